@@ -1,0 +1,49 @@
+package io.taskbroker.api;
+
+import io.taskbroker.common.InvalidConfigException;
+import java.time.Duration;
+
+/**
+ * Settings of a {@link TaskBrokerClient}. Immutable.
+ *
+ * @param awaitPollInterval how often {@code await} re-reads awaited jobs in case a notification was
+ *     lost; LISTEN does the real work, so this can be slow
+ * @param migrate whether connecting applies the schema migrations first
+ */
+public record ClientConfig(Duration awaitPollInterval, boolean migrate) {
+  public static final Duration DEFAULT_AWAIT_POLL_INTERVAL = Duration.ofSeconds(5);
+
+  public static ClientConfig defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Not thread-safe. */
+  public static final class Builder {
+    private Duration awaitPollInterval = DEFAULT_AWAIT_POLL_INTERVAL;
+    private boolean migrate = true;
+
+    private Builder() {}
+
+    public Builder awaitPollInterval(Duration awaitPollInterval) {
+      this.awaitPollInterval = awaitPollInterval;
+      return this;
+    }
+
+    public Builder migrate(boolean migrate) {
+      this.migrate = migrate;
+      return this;
+    }
+
+    public ClientConfig build() {
+      if (awaitPollInterval == null || awaitPollInterval.toMillis() < 10) {
+        throw new InvalidConfigException(
+            "await poll interval must be at least 10ms, got " + awaitPollInterval);
+      }
+      return new ClientConfig(awaitPollInterval, migrate);
+    }
+  }
+}

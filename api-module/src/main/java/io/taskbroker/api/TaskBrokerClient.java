@@ -1,0 +1,219 @@
+package io.taskbroker.api;
+
+import io.taskbroker.api.internal.JobAwaiter;
+import io.taskbroker.api.internal.PgNotifier;
+import io.taskbroker.common.Database;
+import io.taskbroker.common.DatabaseConfig;
+import io.taskbroker.common.Job;
+import io.taskbroker.common.JobNotFoundException;
+import io.taskbroker.common.JobQuery;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Migrations;
+import io.taskbroker.common.NewJob;
+import io.taskbroker.common.sql.JobRepository;
+import io.taskbroker.common.sql.QueueStats;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Handles;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.spi.JdbiPlugin;
+
+/**
+ * What a program uses to submit, inspect, await, cancel and prune jobs. Thread-safe; share one per
+ * process. {@link #close()} releases the pool when the client opened it, and the LISTEN connection
+ * that {@link #await(UUID)} opens on first use.
+ */
+public final class TaskBrokerClient implements AutoCloseable {
+  private final Database database;
+  private final boolean ownsDatabase;
+  private final ClientConfig config;
+  private final JobRepository jobs;
+  private final Object awaiterLock = new Object();
+  private PgNotifier notifier;
+  private JobAwaiter awaiter;
+
+  private TaskBrokerClient(Database database, boolean ownsDatabase, ClientConfig config) {
+    this.database = database;
+    this.ownsDatabase = ownsDatabase;
+    this.config = config;
+    this.jobs = new JobRepository(database.jdbi());
+    if (config.migrate()) {
+      Migrations.migrate(database.dataSource());
+    }
+  }
+
+  /** Opens a pool to the database, migrates the schema, and returns a client owning the pool. */
+  public static TaskBrokerClient connect(DatabaseConfig databaseConfig) {
+    return connect(databaseConfig, ClientConfig.defaults());
+  }
+
+  public static TaskBrokerClient connect(DatabaseConfig databaseConfig, ClientConfig config) {
+    Database database = Database.connect(databaseConfig);
+    try {
+      return new TaskBrokerClient(database, true, config);
+    } catch (RuntimeException e) {
+      database.close();
+      throw e;
+    }
+  }
+
+  /** A client on a pool the caller owns (and closes). */
+  public static TaskBrokerClient create(Database database, ClientConfig config) {
+    return new TaskBrokerClient(database, false, config);
+  }
+
+  public Database database() {
+    return database;
+  }
+
+  // ---- submit ----
+
+  /** Submits one job in its own transaction; returns its id once committed. */
+  public UUID submit(NewJob job) {
+    return jobs.insert(List.of(job)).get(0);
+  }
+
+  /** Submits a job for {@code plugin} with this payload and every default. */
+  public UUID submit(String plugin, Map<String, ?> payload) {
+    return submit(NewJob.of(plugin, payload));
+  }
+
+  /** Submits many jobs in one statement and one transaction (one NOTIFY per queue). */
+  public List<UUID> submitAll(List<NewJob> batch) {
+    return jobs.insert(batch);
+  }
+
+  /**
+   * Submits inside the caller's transaction on this JDBC connection: the job exists iff the caller
+   * commits. The connection is neither committed nor closed here.
+   */
+  public UUID submit(Connection connection, NewJob job) {
+    return submitAll(connection, List.of(job)).get(0);
+  }
+
+  public List<UUID> submitAll(Connection connection, List<NewJob> batch) {
+    Jdbi borrowed = Jdbi.create(() -> connection);
+    borrowed.installPlugin(new org.jdbi.v3.postgres.PostgresPlugin());
+    borrowed.installPlugin(new BorrowedConnection());
+    Handle handle = borrowed.open();
+    // Not closed: closing would close the caller's connection.
+    return jobs.insert(handle, batch);
+  }
+
+  /** Submits inside the caller's Jdbi transaction. */
+  public UUID submit(Handle handle, NewJob job) {
+    return jobs.insert(handle, List.of(job)).get(0);
+  }
+
+  public List<UUID> submitAll(Handle handle, List<NewJob> batch) {
+    return jobs.insert(handle, batch);
+  }
+
+  // ---- read ----
+
+  public Optional<Job> get(UUID id) {
+    return jobs.get(id);
+  }
+
+  /**
+   * @throws JobNotFoundException when no job has this id
+   */
+  public Job require(UUID id) {
+    return jobs.get(id).orElseThrow(() -> new JobNotFoundException(id));
+  }
+
+  public List<Job> list(JobQuery query) {
+    return jobs.list(query);
+  }
+
+  /**
+   * @throws JobNotFoundException when no job has this id
+   */
+  public ResultView result(UUID id) {
+    return ResultView.of(require(id));
+  }
+
+  public List<QueueStats> stats() {
+    return jobs.queueStats();
+  }
+
+  // ---- change ----
+
+  /**
+   * Cancels a job. A pending job is cancelled at once; a running job's worker is told to stop it,
+   * and the job ends cancelled (the returned status is then still {@code RUNNING}). A finished job
+   * is left as it is.
+   *
+   * @return the status after the call
+   * @throws JobNotFoundException when no job has this id
+   */
+  public JobStatus cancel(UUID id) {
+    return jobs.cancel(id).orElseThrow(() -> new JobNotFoundException(id));
+  }
+
+  /** Deletes every finished job that finished more than {@code olderThan} ago. */
+  public long prune(Duration olderThan) {
+    return prune(olderThan, EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED));
+  }
+
+  /**
+   * Deletes finished jobs of these final statuses that finished more than {@code olderThan} ago.
+   */
+  public long prune(Duration olderThan, Set<JobStatus> statuses) {
+    return jobs.prune(olderThan, statuses);
+  }
+
+  // ---- await ----
+
+  /**
+   * A future completed with the job once it reaches a final state (completed, failed or cancelled),
+   * from any JVM. Driven by LISTEN, with a poll every {@link ClientConfig#awaitPollInterval()} in
+   * case a notification is lost. Fails with {@link JobNotFoundException} when there is no such job.
+   * Cancelling the future stops the waiting, not the job.
+   */
+  public CompletableFuture<Job> await(UUID id) {
+    return awaiter().await(id);
+  }
+
+  private JobAwaiter awaiter() {
+    synchronized (awaiterLock) {
+      if (awaiter == null) {
+        notifier = new PgNotifier(database, "client");
+        awaiter = new JobAwaiter(jobs, notifier, config.awaitPollInterval());
+        notifier.start();
+      }
+      return awaiter;
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (awaiterLock) {
+      if (awaiter != null) {
+        awaiter.close();
+        notifier.stop();
+        awaiter = null;
+        notifier = null;
+      }
+    }
+    if (ownsDatabase) {
+      database.close();
+    }
+  }
+
+  /** Leaves a borrowed connection's transaction to its owner. */
+  private static final class BorrowedConnection implements JdbiPlugin {
+    @Override
+    public void customizeJdbi(Jdbi jdbi) {
+      jdbi.getConfig(Handles.class).setForceEndTransactions(false);
+    }
+  }
+}

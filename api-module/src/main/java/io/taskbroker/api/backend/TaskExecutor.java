@@ -1,0 +1,13 @@
+package io.taskbroker.api.backend;
+
+import java.util.Map;
+
+/**
+ * Runs one task: the task dict as submitted (its {@code type} and the rest of its fields). Returns
+ * the result document (anything Jackson can write, or null). Throwing fails the task; the backend
+ * logs and records it and never throws it at the submitter.
+ */
+@FunctionalInterface
+public interface TaskExecutor {
+  Object execute(Map<String, Object> task) throws Exception;
+}

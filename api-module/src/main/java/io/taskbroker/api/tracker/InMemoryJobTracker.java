@@ -1,0 +1,195 @@
+package io.taskbroker.api.tracker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.taskbroker.api.ResultView;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Json;
+import java.time.Clock;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A job tracker in this process's memory, for the sync and async backends. Thread-safe: every
+ * transition is an atomic replace of an immutable {@link TrackedJob}, and a final state is never
+ * left (a late {@code complete} after a cancel changes nothing).
+ */
+public final class InMemoryJobTracker implements JobTracker {
+  private static final Logger LOG = LoggerFactory.getLogger(InMemoryJobTracker.class);
+
+  private final Map<UUID, TrackedJob> jobs = new ConcurrentHashMap<>();
+  private final List<Consumer<TrackedJob>> callbacks = new CopyOnWriteArrayList<>();
+  private final Clock clock;
+  private volatile Consumer<UUID> runningCanceller = id -> {};
+
+  public InMemoryJobTracker() {
+    this(Clock.systemUTC());
+  }
+
+  public InMemoryJobTracker(Clock clock) {
+    this.clock = clock;
+  }
+
+  /** What to call to stop a running job when it is cancelled (the backend interrupts it). */
+  public void setRunningCanceller(Consumer<UUID> canceller) {
+    this.runningCanceller = canceller;
+  }
+
+  @Override
+  public UUID createJob(
+      String pluginName, String filePath, String fileName, Map<String, ?> metadata) {
+    return create(UUID.randomUUID(), pluginName, filePath, fileName, metadata);
+  }
+
+  /** Creates a pending job with a given id (the backends choose ids themselves). */
+  public UUID create(
+      UUID id, String pluginName, String filePath, String fileName, Map<String, ?> metadata) {
+    ObjectNode meta = metadata == null ? Json.object() : Json.fromMap(metadata);
+    TrackedJob job =
+        new TrackedJob(
+            id,
+            pluginName,
+            filePath,
+            fileName,
+            meta,
+            JobStatus.PENDING,
+            clock.instant(),
+            null,
+            null,
+            null,
+            null);
+    if (jobs.putIfAbsent(id, job) != null) {
+      throw new IllegalArgumentException("job " + id + " is already tracked");
+    }
+    return id;
+  }
+
+  /** pending → running. Returns false when the job is not pending (e.g. cancelled first). */
+  public boolean markRunning(UUID id) {
+    return transition(id, JobStatus.RUNNING, null, null) != null;
+  }
+
+  /** running → completed with this result (anything Jackson can write). */
+  public boolean complete(UUID id, Object result) {
+    JsonNode node = result == null ? null : Json.toTree(result);
+    return transition(id, JobStatus.COMPLETED, node, null) != null;
+  }
+
+  /** → failed with this error text. */
+  public boolean fail(UUID id, String error) {
+    return transition(id, JobStatus.FAILED, null, error) != null;
+  }
+
+  @Override
+  public Optional<TrackedJob> get(UUID id) {
+    return Optional.ofNullable(jobs.get(id));
+  }
+
+  @Override
+  public Optional<ResultView> resultView(UUID id) {
+    return get(id).map(TrackedJob::resultView);
+  }
+
+  @Override
+  public List<TrackedJob> runningJobs() {
+    return jobs.values().stream()
+        .filter(job -> job.status() == JobStatus.RUNNING)
+        .sorted(Comparator.comparing(TrackedJob::startedAt))
+        .toList();
+  }
+
+  @Override
+  public boolean cancel(UUID id) {
+    TrackedJob before = jobs.get(id);
+    if (before == null || before.status().isFinal()) {
+      return false;
+    }
+    TrackedJob after = transition(id, JobStatus.CANCELLED, null, null);
+    if (after == null) {
+      return false;
+    }
+    if (before.status() == JobStatus.RUNNING) {
+      try {
+        runningCanceller.accept(id);
+      } catch (RuntimeException e) {
+        LOG.warn("Could not interrupt cancelled job {}: {}", id, e.getMessage());
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public int clearFinished(boolean includeWithResults) {
+    int cleared = 0;
+    for (TrackedJob job : jobs.values()) {
+      boolean finished = job.status().isFinal();
+      boolean hasResult = job.result() != null;
+      if (finished && (includeWithResults || !hasResult) && jobs.remove(job.id(), job)) {
+        cleared++;
+      }
+    }
+    return cleared;
+  }
+
+  @Override
+  public void onCompletion(Consumer<TrackedJob> callback) {
+    callbacks.add(callback);
+  }
+
+  /** Applies a transition atomically; returns the new value, or null when it is not allowed. */
+  private TrackedJob transition(UUID id, JobStatus target, JsonNode result, String error) {
+    TrackedJob[] changed = new TrackedJob[1];
+    jobs.computeIfPresent(
+        id,
+        (key, job) -> {
+          if (!allowed(job.status(), target)) {
+            return job;
+          }
+          var now = clock.instant();
+          changed[0] =
+              new TrackedJob(
+                  job.id(),
+                  job.pluginName(),
+                  job.filePath(),
+                  job.fileName(),
+                  job.metadata(),
+                  target,
+                  job.createdAt(),
+                  target == JobStatus.RUNNING ? now : job.startedAt(),
+                  target.isFinal() ? now : null,
+                  result,
+                  error);
+          return changed[0];
+        });
+    if (changed[0] != null && target.isFinal()) {
+      notifyCompletion(changed[0]);
+    }
+    return changed[0];
+  }
+
+  private static boolean allowed(JobStatus from, JobStatus to) {
+    return switch (from) {
+      case PENDING -> to == JobStatus.RUNNING || to.isFinal();
+      case RUNNING -> to.isFinal();
+      case COMPLETED, FAILED, CANCELLED -> false;
+    };
+  }
+
+  private void notifyCompletion(TrackedJob job) {
+    for (Consumer<TrackedJob> callback : callbacks) {
+      try {
+        callback.accept(job);
+      } catch (RuntimeException e) {
+        LOG.error("Completion callback failed for job {}; the tracker goes on", job.id(), e);
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package io.taskbroker.common;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the versioned migrations of {@code db/migration} (packaged in this jar) with Flyway. Safe
+ * to run from many processes at once: a session advisory lock serialises them, and each finds the
+ * schema current after the first. Stateless and thread-safe.
+ */
+public final class Migrations {
+  private static final Logger LOG = LoggerFactory.getLogger(Migrations.class);
+  public static final String SCHEMA = "taskbroker";
+  // Arbitrary but fixed: "taskbroker migrate" as a 64-bit key.
+  private static final long MIGRATION_LOCK_KEY = 0x7461736b6d696772L;
+
+  private Migrations() {}
+
+  /**
+   * Brings the schema up to date.
+   *
+   * @return how many migrations this call applied (0 when the schema was current)
+   */
+  public static int migrate(DataSource dataSource) {
+    // Flyway locks too, but only once its history table exists; two first-time starts could
+    // both try to create it. Our own lock on a separate session closes that window.
+    try (Connection lock = dataSource.getConnection()) {
+      lock.setAutoCommit(true);
+      try (PreparedStatement statement = lock.prepareStatement("SELECT pg_advisory_lock(?)")) {
+        statement.setLong(1, MIGRATION_LOCK_KEY);
+        statement.execute();
+      }
+      try {
+        MigrateResult result =
+            Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .schemas(SCHEMA)
+                .createSchemas(true)
+                .table("flyway_schema_history")
+                .loggers("slf4j")
+                .load()
+                .migrate();
+        if (result.migrationsExecuted > 0) {
+          LOG.info(
+              "Applied {} migration(s); schema {} is now at version {}",
+              result.migrationsExecuted,
+              SCHEMA,
+              result.targetSchemaVersion);
+        }
+        return result.migrationsExecuted;
+      } finally {
+        try (PreparedStatement statement = lock.prepareStatement("SELECT pg_advisory_unlock(?)")) {
+          statement.setLong(1, MIGRATION_LOCK_KEY);
+          statement.execute();
+        }
+      }
+    } catch (SQLException e) {
+      throw new DatabaseException(
+          "cannot migrate schema " + SCHEMA + ": " + e.getMessage(), e.getSQLState(), e);
+    }
+  }
+}

@@ -1,0 +1,284 @@
+package io.taskbroker.common.sql;
+
+import io.taskbroker.common.DatabaseException;
+import io.taskbroker.common.DuplicateJobException;
+import io.taskbroker.common.InvalidJobException;
+import io.taskbroker.common.Job;
+import io.taskbroker.common.JobQuery;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Json;
+import io.taskbroker.common.NewJob;
+import io.taskbroker.common.SqlStates;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
+
+/**
+ * The client's statements on {@code taskbroker.jobs}: insert, read, cancel, prune. Every method
+ * either takes the caller's {@link Handle} (to run in the caller's transaction) or opens its own.
+ * Stateless apart from the Jdbi; thread-safe.
+ *
+ * <p>Not a user API: the client in {@code taskbroker-api} wraps it.
+ */
+public final class JobRepository {
+  private static final String INSERT_JOBS = Sql.load("insert_jobs");
+  private static final String GET_JOB = Sql.load("get_job");
+  private static final String LIST_JOBS = Sql.load("list_jobs");
+  private static final String JOB_STATUSES = Sql.load("job_statuses");
+  private static final String CANCEL_JOB = Sql.load("cancel_job");
+  private static final String PRUNE_JOBS = Sql.load("prune_jobs");
+  private static final String QUEUE_STATS = Sql.load("queue_stats");
+
+  private static final int PRUNE_BATCH = 5_000;
+
+  private final Jdbi jdbi;
+
+  public JobRepository(Jdbi jdbi) {
+    this.jdbi = jdbi;
+  }
+
+  public Jdbi jdbi() {
+    return jdbi;
+  }
+
+  /** Inserts the jobs in one statement, in a transaction of its own. Returns their ids. */
+  public List<UUID> insert(List<NewJob> jobs) {
+    return call(handle -> insert(handle, jobs));
+  }
+
+  /**
+   * Inserts the jobs in one statement on the caller's handle: they exist iff the caller's
+   * transaction commits.
+   *
+   * @throws DuplicateJobException when a unique key is held by a pending or running job
+   * @throws InvalidJobException when the database refuses a value
+   */
+  public List<UUID> insert(Handle handle, List<NewJob> jobs) {
+    if (jobs.isEmpty()) {
+      return List.of();
+    }
+    int size = jobs.size();
+    List<UUID> ids = new ArrayList<>(size);
+    List<String> queues = new ArrayList<>(size);
+    List<String> plugins = new ArrayList<>(size);
+    List<String> payloads = new ArrayList<>(size);
+    List<String> metadata = new ArrayList<>(size);
+    List<Short> priorities = new ArrayList<>(size);
+    List<Long> runAts = new ArrayList<>(size);
+    List<Long> delays = new ArrayList<>(size);
+    List<Integer> maxAttempts = new ArrayList<>(size);
+    List<String> uniqueKeys = new ArrayList<>(size);
+    List<Integer> timeouts = new ArrayList<>(size);
+    for (NewJob job : jobs) {
+      ids.add(UUID.randomUUID());
+      queues.add(job.queue());
+      plugins.add(job.plugin());
+      payloads.add(Json.write(job.payload()));
+      metadata.add(Json.write(job.metadata()));
+      priorities.add((short) job.priority());
+      runAts.add(job.runAt() == null ? null : job.runAt().toEpochMilli());
+      delays.add(job.delay() == null ? null : job.delay().toMillis());
+      maxAttempts.add(job.maxAttempts());
+      uniqueKeys.add(job.uniqueKey());
+      timeouts.add(job.timeout() == null ? null : (int) job.timeout().toMillis());
+    }
+    try {
+      int inserted =
+          handle
+              .createUpdate(INSERT_JOBS)
+              .bindArray("ids", UUID.class, ids)
+              .bindArray("queues", String.class, queues)
+              .bindArray("plugins", String.class, plugins)
+              .bindArray("payloads", String.class, payloads)
+              .bindArray("metadata", String.class, metadata)
+              .bindArray("priorities", Short.class, priorities)
+              .bindArray("run_at_ms", Long.class, runAts)
+              .bindArray("delay_ms", Long.class, delays)
+              .bindArray("max_attempts", Integer.class, maxAttempts)
+              .bindArray("unique_keys", String.class, uniqueKeys)
+              .bindArray("timeouts_ms", Integer.class, timeouts)
+              .execute();
+      if (inserted != size) {
+        throw new IllegalStateException(
+            "Expected to insert " + size + " jobs but inserted " + inserted + "; this is a bug");
+      }
+      return ids;
+    } catch (JdbiException e) {
+      throw translateInsertError(e, jobs);
+    }
+  }
+
+  public Optional<Job> get(UUID id) {
+    return call(handle -> get(handle, id));
+  }
+
+  public Optional<Job> get(Handle handle, UUID id) {
+    return handle.createQuery(GET_JOB).bind("id", id).map(JobRowMapper.INSTANCE).findOne();
+  }
+
+  public List<Job> list(JobQuery query) {
+    List<String> statuses = query.statuses().stream().map(JobStatus::dbValue).toList();
+    return call(
+        handle ->
+            handle
+                .createQuery(LIST_JOBS)
+                .bindArray("statuses", String.class, statuses)
+                .bind("queue", query.queue())
+                .bind("plugin", query.plugin())
+                .bind("after_id", query.afterId())
+                .bind("limit", query.limit())
+                .bind("offset", query.offset())
+                .map(JobRowMapper.INSTANCE)
+                .list());
+  }
+
+  /** The current status of each of these jobs that exists. */
+  public Map<UUID, JobStatus> statuses(Collection<UUID> ids) {
+    if (ids.isEmpty()) {
+      return Map.of();
+    }
+    return call(
+        handle -> {
+          Map<UUID, JobStatus> result = new LinkedHashMap<>();
+          handle
+              .createQuery(JOB_STATUSES)
+              .bindArray("ids", UUID.class, List.copyOf(ids))
+              .map(
+                  (rs, ctx) ->
+                      Map.entry(
+                          rs.getObject("id", UUID.class), JobStatus.parse(rs.getString("status"))))
+              .forEach(entry -> result.put(entry.getKey(), entry.getValue()));
+          return result;
+        });
+  }
+
+  /**
+   * Cancels a job: a pending one at once, a running one by request to its worker.
+   *
+   * @return the status after the call; empty when no such job exists
+   */
+  public Optional<JobStatus> cancel(UUID id) {
+    return call(
+        handle ->
+            handle
+                .createQuery(CANCEL_JOB)
+                .bind("id", id)
+                .map((rs, ctx) -> rs.getString("status"))
+                .findOne()
+                .map(JobStatus::parse));
+  }
+
+  /**
+   * Deletes finished jobs (of the given final statuses) that finished more than {@code olderThan}
+   * ago, in batches so no statement holds locks for long.
+   *
+   * @return how many jobs were deleted
+   */
+  public long prune(Duration olderThan, Set<JobStatus> statuses) {
+    EnumSet<JobStatus> finals = EnumSet.noneOf(JobStatus.class);
+    for (JobStatus status : statuses) {
+      if (!status.isFinal()) {
+        throw new InvalidJobException(
+            "only finished jobs can be pruned; " + status.dbValue() + " is not final");
+      }
+      finals.add(status);
+    }
+    if (olderThan.isNegative()) {
+      throw new InvalidJobException("prune age must not be negative, got " + olderThan);
+    }
+    List<String> names = finals.stream().map(JobStatus::dbValue).toList();
+    long total = 0;
+    while (true) {
+      int deleted =
+          call(
+              handle ->
+                  handle
+                      .createUpdate(PRUNE_JOBS)
+                      .bind("older_than_ms", olderThan.toMillis())
+                      .bindArray("statuses", String.class, names)
+                      .bind("batch_size", PRUNE_BATCH)
+                      .execute());
+      total += deleted;
+      if (deleted < PRUNE_BATCH) {
+        return total;
+      }
+    }
+  }
+
+  public List<QueueStats> queueStats() {
+    return call(
+        handle ->
+            handle
+                .createQuery(QUEUE_STATS)
+                .map(
+                    (rs, ctx) -> {
+                      long oldest = rs.getLong("oldest_pending_ms");
+                      Duration age = rs.wasNull() ? null : Duration.ofMillis(oldest);
+                      return new QueueStats(
+                          rs.getString("queue"),
+                          rs.getLong("pending"),
+                          rs.getLong("scheduled"),
+                          rs.getLong("running"),
+                          rs.getLong("completed"),
+                          rs.getLong("failed"),
+                          rs.getLong("cancelled"),
+                          age);
+                    })
+                .list());
+  }
+
+  private <T> T call(HandleCallback<T, RuntimeException> callback) {
+    try {
+      return jdbi.withHandle(callback);
+    } catch (JdbiException e) {
+      throw Repositories.translate(e);
+    }
+  }
+
+  private static RuntimeException translateInsertError(JdbiException e, List<NewJob> jobs) {
+    String state = SqlStates.of(e);
+    if (SqlStates.UNIQUE_VIOLATION.equals(state)) {
+      String key = jobs.size() == 1 ? jobs.get(0).uniqueKey() : uniqueKeyFrom(e);
+      return new DuplicateJobException(key, e);
+    }
+    if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
+      return new InvalidJobException("the database refused the job: " + message(e), e);
+    }
+    return Repositories.translate(e);
+  }
+
+  private static String uniqueKeyFrom(JdbiException e) {
+    String text = message(e);
+    int start = text.indexOf("(unique_key)=(");
+    if (start < 0) {
+      return "?";
+    }
+    int end = text.indexOf(')', start + 14);
+    return end < 0 ? "?" : text.substring(start + 14, end);
+  }
+
+  static String message(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException sql) {
+        return sql.getMessage();
+      }
+    }
+    return e.getMessage();
+  }
+
+  static DatabaseException asDatabaseException(JdbiException e) {
+    return new DatabaseException(message(e), SqlStates.of(e), e);
+  }
+}

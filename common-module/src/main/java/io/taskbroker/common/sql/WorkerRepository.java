@@ -1,0 +1,252 @@
+package io.taskbroker.common.sql;
+
+import io.taskbroker.common.Job;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Json;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
+
+/**
+ * The worker's statements: claim, complete, heartbeat, rescue, hand back, and the worker row. Every
+ * write to a running job is fenced on {@code status = 'running'}, the worker id and the attempt.
+ * Each method is one statement in its own transaction. Thread-safe.
+ *
+ * <p>Not a user API: the worker runtime uses it.
+ */
+public final class WorkerRepository {
+  private static final String CLAIM_JOBS = Sql.load("claim_jobs");
+  private static final String COMPLETE_JOBS = Sql.load("complete_jobs");
+  private static final String HEARTBEAT_JOBS = Sql.load("heartbeat_jobs");
+  private static final String RESCUE_JOBS = Sql.load("rescue_jobs");
+  private static final String HAND_BACK_JOBS = Sql.load("hand_back_jobs");
+  private static final String REGISTER_WORKER = Sql.load("register_worker");
+  private static final String TOUCH_WORKER = Sql.load("touch_worker");
+  private static final String DEREGISTER_WORKER = Sql.load("deregister_worker");
+  private static final String REAP_WORKERS = Sql.load("reap_workers");
+  private static final String NEXT_RUN_AT = Sql.load("next_run_at");
+
+  private final Jdbi jdbi;
+
+  public WorkerRepository(Jdbi jdbi) {
+    this.jdbi = jdbi;
+  }
+
+  /**
+   * Claims up to {@code limit} runnable jobs of {@code queue} for this worker.
+   *
+   * @param plugins the plugins this worker has; null means any plugin
+   * @return the claimed jobs, in claim order (priority, run_at)
+   */
+  public List<Job> claim(
+      String workerId, String queue, Collection<String> plugins, int limit, Duration lease) {
+    List<Job> jobs =
+        call(
+            handle ->
+                handle
+                    .createQuery(CLAIM_JOBS)
+                    .bind("queue", queue)
+                    .bind("any_plugin", plugins == null)
+                    .bindArray(
+                        "plugins", String.class, plugins == null ? List.of() : List.copyOf(plugins))
+                    .bind("limit", limit)
+                    .bind("worker_id", workerId)
+                    .bind("lease_ms", lease.toMillis())
+                    .map(JobRowMapper.INSTANCE)
+                    .list());
+    List<Job> sorted = new ArrayList<>(jobs);
+    sorted.sort(
+        java.util.Comparator.comparingInt(Job::priority)
+            .thenComparing(Job::runAt)
+            .thenComparing(Job::id));
+    return sorted;
+  }
+
+  /**
+   * Writes outcomes, fenced on this worker's claim of each job.
+   *
+   * @return the status each accepted job ended in; a job missing from the map was rejected (no
+   *     longer running under this worker at that attempt)
+   */
+  public Map<UUID, JobStatus> complete(String workerId, List<OutcomeWrite> outcomes) {
+    if (outcomes.isEmpty()) {
+      return Map.of();
+    }
+    int size = outcomes.size();
+    List<UUID> ids = new ArrayList<>(size);
+    List<Integer> attempts = new ArrayList<>(size);
+    List<String> statuses = new ArrayList<>(size);
+    List<String> results = new ArrayList<>(size);
+    List<String> errors = new ArrayList<>(size);
+    List<String> entries = new ArrayList<>(size);
+    List<Long> runAts = new ArrayList<>(size);
+    List<Long> delays = new ArrayList<>(size);
+    List<Boolean> refunds = new ArrayList<>(size);
+    for (OutcomeWrite outcome : outcomes) {
+      ids.add(outcome.jobId());
+      attempts.add(outcome.attempt());
+      statuses.add(outcome.status().dbValue());
+      results.add(outcome.result() == null ? null : Json.write(outcome.result()));
+      errors.add(outcome.error());
+      entries.add(outcome.errorEntry() == null ? null : Json.write(outcome.errorEntry()));
+      Instant runAt = outcome.runAt();
+      runAts.add(runAt == null ? null : runAt.toEpochMilli());
+      delays.add(outcome.delay() == null ? null : outcome.delay().toMillis());
+      refunds.add(outcome.refundAttempt());
+    }
+    return call(
+        handle -> {
+          Map<UUID, JobStatus> accepted = new HashMap<>();
+          handle
+              .createQuery(COMPLETE_JOBS)
+              .bind("worker_id", workerId)
+              .bindArray("ids", UUID.class, ids)
+              .bindArray("attempts", Integer.class, attempts)
+              .bindArray("statuses", String.class, statuses)
+              .bindArray("results", String.class, results)
+              .bindArray("errors", String.class, errors)
+              .bindArray("error_entries", String.class, entries)
+              .bindArray("run_at_ms", Long.class, runAts)
+              .bindArray("delay_ms", Long.class, delays)
+              .bindArray("refunds", Boolean.class, refunds)
+              .map(
+                  (rs, ctx) ->
+                      Map.entry(
+                          rs.getObject("id", UUID.class), JobStatus.parse(rs.getString("status"))))
+              .forEach(entry -> accepted.put(entry.getKey(), entry.getValue()));
+          return accepted;
+        });
+  }
+
+  /**
+   * Extends the lease of the jobs this worker holds and stores their latest progress.
+   *
+   * @return for each job still held, whether a cancel was requested; a job missing from the map is
+   *     no longer this worker's
+   */
+  public Map<UUID, Boolean> heartbeat(
+      String workerId, List<HeartbeatEntry> entries, Duration lease) {
+    if (entries.isEmpty()) {
+      return Map.of();
+    }
+    int size = entries.size();
+    List<UUID> ids = new ArrayList<>(size);
+    List<Integer> attempts = new ArrayList<>(size);
+    List<Float> progress = new ArrayList<>(size);
+    List<String> messages = new ArrayList<>(size);
+    for (HeartbeatEntry entry : entries) {
+      ids.add(entry.claim().jobId());
+      attempts.add(entry.claim().attempt());
+      progress.add(entry.progress());
+      messages.add(entry.progressMessage());
+    }
+    return call(
+        handle -> {
+          Map<UUID, Boolean> held = new HashMap<>();
+          handle
+              .createQuery(HEARTBEAT_JOBS)
+              .bind("worker_id", workerId)
+              .bind("lease_ms", lease.toMillis())
+              .bindArray("ids", UUID.class, ids)
+              .bindArray("attempts", Integer.class, attempts)
+              .bindArray("progress", Float.class, progress)
+              .bindArray("progress_messages", String.class, messages)
+              .map(
+                  (rs, ctx) ->
+                      Map.entry(rs.getObject("id", UUID.class), rs.getBoolean("cancel_requested")))
+              .forEach(entry -> held.put(entry.getKey(), entry.getValue()));
+          return held;
+        });
+  }
+
+  /** Takes back up to {@code limit} jobs whose lease expired. Safe to run from many workers. */
+  public List<RescuedJob> rescue(int limit) {
+    return call(
+        handle ->
+            handle
+                .createQuery(RESCUE_JOBS)
+                .bind("limit", limit)
+                .map(
+                    (rs, ctx) ->
+                        new RescuedJob(
+                            rs.getObject("id", UUID.class),
+                            JobStatus.parse(rs.getString("status")),
+                            rs.getInt("attempt")))
+                .list());
+  }
+
+  /** Returns every job still running under this worker to pending, without spending an attempt. */
+  public List<UUID> handBack(String workerId) {
+    return call(
+        handle ->
+            handle
+                .createQuery(HAND_BACK_JOBS)
+                .bind("worker_id", workerId)
+                .map((rs, ctx) -> rs.getObject("id", UUID.class))
+                .list());
+  }
+
+  public void register(WorkerRegistration worker) {
+    call(
+        handle ->
+            handle
+                .createUpdate(REGISTER_WORKER)
+                .bind("id", worker.id())
+                .bind("host", worker.host())
+                .bind("pid", worker.pid())
+                .bind("queues", Json.write(worker.queues()))
+                .bindArray("plugins", String.class, worker.plugins())
+                .bind("concurrency", worker.concurrency())
+                .execute());
+  }
+
+  /** Refreshes the worker's heartbeat; false when its row is gone (reaped) and must be redone. */
+  public boolean touch(String workerId) {
+    return call(handle -> handle.createUpdate(TOUCH_WORKER).bind("id", workerId).execute()) == 1;
+  }
+
+  public void deregister(String workerId) {
+    call(handle -> handle.createUpdate(DEREGISTER_WORKER).bind("id", workerId).execute());
+  }
+
+  /** Deletes the rows of workers silent for longer than {@code stale}; returns their ids. */
+  public Set<String> reapWorkers(Duration stale) {
+    return call(
+        handle ->
+            Set.copyOf(
+                handle
+                    .createQuery(REAP_WORKERS)
+                    .bind("stale_ms", stale.toMillis())
+                    .mapTo(String.class)
+                    .list()));
+  }
+
+  /** When the next scheduled (future) job of this queue becomes runnable, if any. */
+  public Optional<Instant> nextRunAt(String queue) {
+    return call(
+        handle ->
+            handle
+                .createQuery(NEXT_RUN_AT)
+                .bind("queue", queue)
+                .map((rs, ctx) -> JobRowMapper.instant(rs, "next_run_at"))
+                .findOne());
+  }
+
+  private <T> T call(HandleCallback<T, RuntimeException> callback) {
+    try {
+      return jdbi.withHandle(callback);
+    } catch (JdbiException e) {
+      throw Repositories.translate(e);
+    }
+  }
+}

@@ -1,0 +1,1 @@
+SELECT taskbroker.cancel(:id) AS status

@@ -1,0 +1,1 @@
+DELETE FROM taskbroker.workers WHERE id = :id

@@ -1,0 +1,1 @@
+SELECT * FROM taskbroker.jobs WHERE id = :id

@@ -1,0 +1,1 @@
+SELECT id, status FROM taskbroker.jobs WHERE id = ANY (CAST(:ids AS uuid[]))

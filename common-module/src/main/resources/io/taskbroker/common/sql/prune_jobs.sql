@@ -1,0 +1,8 @@
+-- One batch of a prune: small batches keep locks short and WAL bursts bounded.
+WITH doomed AS (
+    SELECT id FROM taskbroker.jobs
+     WHERE completed_at < now() - :older_than_ms * interval '1 millisecond'
+       AND status = ANY (CAST(:statuses AS text[]))
+     LIMIT :batch_size
+     FOR UPDATE SKIP LOCKED)
+DELETE FROM taskbroker.jobs j USING doomed WHERE j.id = doomed.id

@@ -1,0 +1,1 @@
+UPDATE taskbroker.workers SET last_heartbeat_at = now() WHERE id = :id
