@@ -121,9 +121,11 @@ CREATE FUNCTION taskbroker.notify_new_jobs() RETURNS trigger
 DECLARE
     queues text[];
 BEGIN
+    -- Scheduled jobs notify too: a woken producer that finds nothing runnable looks up the
+    -- next run_at and sets a timer, so a delayed job does not wait for the next poll.
     SELECT array_agg(DISTINCT queue) INTO queues
       FROM new_rows
-     WHERE status = 'pending' AND run_at <= now();
+     WHERE status = 'pending';
     IF queues IS NULL THEN
         RETURN NULL;
     END IF;

@@ -1,0 +1,291 @@
+package io.taskbroker.worker;
+
+import io.taskbroker.api.backend.ShutdownReport;
+import io.taskbroker.common.Database;
+import io.taskbroker.common.Job;
+import io.taskbroker.common.sql.JobRepository;
+import io.taskbroker.common.sql.WorkerRegistration;
+import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.completer.Completer;
+import io.taskbroker.worker.executor.ActiveJobs;
+import io.taskbroker.worker.executor.Backoff;
+import io.taskbroker.worker.executor.JobExecutor;
+import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.heartbeat.Heartbeater;
+import io.taskbroker.worker.maintenance.Pruner;
+import io.taskbroker.worker.maintenance.Rescuer;
+import io.taskbroker.worker.notify.WorkerNotifications;
+import io.taskbroker.worker.plugins.PluginRegistry;
+import io.taskbroker.worker.producer.Producer;
+import io.taskbroker.worker.registration.Registration;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker: the composition root that wires one producer per queue, the executor, the completer,
+ * the heartbeater, the rescuer, the pruner and the LISTEN connection, and runs them until {@link
+ * #shutdown(Duration)}.
+ *
+ * <p>Lifecycle of a job here: a producer claims it (one slot) → the executor runs it → the
+ * completer writes its outcome, fenced → the slot is freed. The heartbeater extends its lease
+ * meanwhile. Thread-safe; shutdown is idempotent.
+ */
+public final class Worker implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+
+  private final WorkerConfig config;
+  private final WorkerRepository repository;
+  private final ActiveJobs active = new ActiveJobs();
+  private final Map<String, Producer> producers = new LinkedHashMap<>();
+  private final JobExecutor executor;
+  private final Completer completer;
+  private final Heartbeater heartbeater;
+  private final Registration registration;
+  private final Rescuer rescuer;
+  private final Pruner pruner;
+  private final WorkerNotifications notifications;
+  private final Object lifecycle = new Object();
+  private ShutdownReport shutdownReport;
+
+  private Worker(Database database, WorkerConfig config, PluginRegistry plugins) {
+    this.config = config;
+    this.repository = new WorkerRepository(database.jdbi());
+    String id = config.workerId();
+    this.completer =
+        new Completer(
+            repository,
+            id,
+            Backoff.of(config.retryBaseDelay(), config.retryMaxDelay()),
+            config.completerBatch(),
+            config.completerRetryLimit(),
+            this::release,
+            config.clock());
+    this.executor = new JobExecutor(plugins, completer, config.defaultTimeout());
+    for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
+      String name = queue.getKey();
+      producers.put(
+          name,
+          new Producer(
+              name,
+              queue.getValue(),
+              id,
+              repository,
+              plugins.claimFilter(),
+              config.lease(),
+              config.pollInterval(),
+              config.maxClaimBatch(),
+              job -> dispatch(job, name),
+              config.clock()));
+    }
+    List<String> pluginNames = new ArrayList<>(plugins.names());
+    if (plugins.acceptsAnyPlugin()) {
+      pluginNames.add("*");
+    }
+    this.registration =
+        new Registration(
+            repository,
+            new WorkerRegistration(
+                id,
+                WorkerConfig.hostName(),
+                ProcessHandle.current().pid(),
+                config.queues(),
+                pluginNames,
+                config.totalConcurrency()));
+    this.heartbeater =
+        new Heartbeater(
+            repository,
+            id,
+            active,
+            config.heartbeatInterval(),
+            config.lease(),
+            registration,
+            this::release);
+    Duration staleWorker = max(config.lease().multipliedBy(4), Duration.ofMinutes(1));
+    this.rescuer =
+        config.rescuerEnabled()
+            ? new Rescuer(repository, config.rescueInterval(), staleWorker)
+            : null;
+    this.pruner =
+        config.retention() == null
+            ? null
+            : new Pruner(
+                new JobRepository(database.jdbi()), config.retention(), config.pruneInterval());
+    this.notifications =
+        new WorkerNotifications(
+            database, id, producers, this::cancelRequested, heartbeater::beatSoon);
+  }
+
+  /**
+   * Registers the worker and starts every unit. The schema must be migrated already.
+   *
+   * @throws io.taskbroker.common.DatabaseException when the database cannot be reached
+   */
+  public static Worker start(Database database, WorkerConfig config, PluginRegistry plugins) {
+    Worker worker = new Worker(database, config, plugins);
+    worker.startUnits();
+    return worker;
+  }
+
+  private void startUnits() {
+    registration.register();
+    notifications.start();
+    completer.start();
+    heartbeater.start();
+    if (rescuer != null) {
+      rescuer.start();
+    }
+    if (pruner != null) {
+      pruner.start();
+    }
+    producers.values().forEach(Producer::start);
+    LOG.info(
+        "Worker {} started: queues {}, lease {}, poll every {}",
+        config.workerId(),
+        config.queues(),
+        config.lease(),
+        config.pollInterval());
+  }
+
+  public String id() {
+    return config.workerId();
+  }
+
+  public WorkerConfig config() {
+    return config;
+  }
+
+  /** Jobs this worker holds now (running, or finished with the outcome not yet written). */
+  public int runningCount() {
+    return active.size();
+  }
+
+  public long completedWrites() {
+    return completer.writtenCount();
+  }
+
+  public long rejectedWrites() {
+    return completer.rejectedCount();
+  }
+
+  /** Runs one rescue pass now (tests and tools); returns how many jobs it took back. */
+  public int rescueNow() {
+    return rescuer == null ? 0 : rescuer.rescueOnce();
+  }
+
+  private void dispatch(Job job, String queue) {
+    RunningJob running = new RunningJob(job, queue);
+    active.add(running);
+    executor.start(running);
+  }
+
+  private void release(RunningJob job) {
+    active.remove(job);
+    Producer producer = producers.get(job.producerQueue());
+    if (producer != null) {
+      producer.release();
+    }
+  }
+
+  private void cancelRequested(UUID jobId) {
+    active
+        .get(jobId)
+        .ifPresent(
+            job -> {
+              LOG.info(
+                  "Job {} ({}): cancel requested; interrupting the plugin",
+                  jobId,
+                  job.job().plugin());
+              job.cancel("cancelled by request", true);
+            });
+  }
+
+  /** Shuts down with the configured drain timeout. */
+  public ShutdownReport shutdown() {
+    return shutdown(config.drainTimeout());
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish within {@code drainTimeout}, writes their outcomes,
+   * then hands every job still running under this worker back to pending (without spending an
+   * attempt) so another worker takes it, and deletes the worker's row. Idempotent.
+   */
+  public ShutdownReport shutdown(Duration drainTimeout) {
+    synchronized (lifecycle) {
+      if (shutdownReport != null) {
+        return shutdownReport;
+      }
+      LOG.info(
+          "Worker {} shutting down: no new claims; waiting up to {} for {} running job(s)",
+          id(),
+          drainTimeout,
+          active.size());
+      producers.values().forEach(Producer::stop);
+      boolean drained;
+      try {
+        drained = active.awaitEmpty(System.nanoTime() + drainTimeout.toNanos());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        drained = false;
+      }
+      List<UUID> abandoned = new ArrayList<>();
+      if (!drained) {
+        for (RunningJob job : active.snapshot()) {
+          if (job.decide()) {
+            job.cancel("worker shutting down", false);
+            abandoned.add(job.id());
+            release(job);
+          }
+        }
+      }
+      // Outcomes already decided are written before the hand-back, which only touches rows
+      // still running under this worker.
+      completer.stop(Duration.ofSeconds(10));
+      List<UUID> handedBack = List.of();
+      try {
+        handedBack = repository.handBack(id());
+      } catch (RuntimeException e) {
+        LOG.error(
+            "Worker {}: could not hand back its running jobs ({}); they return to pending when"
+                + " their lease expires",
+            id(),
+            e.getMessage());
+      }
+      heartbeater.stop();
+      if (rescuer != null) {
+        rescuer.stop();
+      }
+      if (pruner != null) {
+        pruner.stop();
+      }
+      notifications.stop();
+      executor.stop();
+      registration.deregister();
+      if (!handedBack.isEmpty()) {
+        LOG.warn(
+            "Worker {} stopped; {} unfinished job(s) handed back to pending for another worker: {}",
+            id(),
+            handedBack.size(),
+            handedBack);
+      } else {
+        LOG.info("Worker {} stopped; every running job finished", id());
+      }
+      shutdownReport = new ShutdownReport(handedBack.isEmpty() ? abandoned : handedBack);
+      return shutdownReport;
+    }
+  }
+
+  @Override
+  public void close() {
+    shutdown();
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
+  }
+}

@@ -1,0 +1,311 @@
+package io.taskbroker.worker;
+
+import io.taskbroker.common.InvalidConfigException;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Everything a {@link Worker} needs to know, validated once. Immutable.
+ *
+ * @param queues queue name → how many of its jobs this worker runs at once
+ * @param pollInterval how often a producer looks for work without being notified (jittered)
+ * @param lease how long a claimed job stays this worker's without a heartbeat
+ * @param heartbeatInterval how often leases are extended (well under the lease)
+ * @param rescueInterval how often this worker looks for jobs whose lease expired (jittered)
+ * @param drainTimeout how long shutdown lets running jobs finish before handing them back
+ * @param defaultTimeout the longest one attempt may run when neither job nor plugin says; null for
+ *     no limit
+ * @param maxClaimBatch the most jobs one claim statement takes
+ * @param completerBatch the most outcomes one completion statement writes
+ * @param retryBaseDelay the first retry's delay; doubles each attempt (with jitter)
+ * @param retryMaxDelay the longest retry delay
+ * @param completerRetryLimit how long outcomes are kept and retried while the database is away
+ * @param retention how long finished jobs are kept before the pruner deletes them; null keeps them
+ *     forever
+ * @param pruneInterval how often the pruner runs
+ */
+public record WorkerConfig(
+    String workerId,
+    Map<String, Integer> queues,
+    Duration pollInterval,
+    Duration lease,
+    Duration heartbeatInterval,
+    Duration rescueInterval,
+    Duration drainTimeout,
+    Duration defaultTimeout,
+    int maxClaimBatch,
+    int completerBatch,
+    Duration retryBaseDelay,
+    Duration retryMaxDelay,
+    Duration completerRetryLimit,
+    Duration retention,
+    Duration pruneInterval,
+    boolean rescuerEnabled,
+    InstantSource clock) {
+
+  public static final String DEFAULT_QUEUE = "default";
+  public static final int DEFAULT_CONCURRENCY = 10;
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(2);
+  public static final Duration DEFAULT_LEASE = Duration.ofSeconds(15);
+  public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(3);
+  public static final Duration DEFAULT_RESCUE_INTERVAL = Duration.ofSeconds(3);
+  public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+  public static final int DEFAULT_MAX_CLAIM_BATCH = 200;
+  public static final int DEFAULT_COMPLETER_BATCH = 1000;
+  public static final Duration DEFAULT_RETRY_BASE_DELAY = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_RETRY_MAX_DELAY = Duration.ofHours(1);
+  public static final Duration DEFAULT_COMPLETER_RETRY_LIMIT = Duration.ofMinutes(10);
+  public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
+  public static final Duration DEFAULT_PRUNE_INTERVAL = Duration.ofMinutes(1);
+
+  public WorkerConfig {
+    queues = Map.copyOf(queues);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The sum of every queue's concurrency. */
+  public int totalConcurrency() {
+    return queues.values().stream().mapToInt(Integer::intValue).sum();
+  }
+
+  /** {@code host-pid-random}: readable in psql, unique across restarts. */
+  public static String generateWorkerId() {
+    return hostName()
+        + "-"
+        + ProcessHandle.current().pid()
+        + "-"
+        + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x100000, 0xFFFFFF));
+  }
+
+  static String hostName() {
+    String env = System.getenv("HOSTNAME");
+    if (env != null && !env.isBlank()) {
+      return env;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return ManagementFactory.getRuntimeMXBean().getName();
+    }
+  }
+
+  /** Not thread-safe. */
+  public static final class Builder {
+    private String workerId;
+    private Map<String, Integer> queues =
+        new LinkedHashMap<>(Map.of(DEFAULT_QUEUE, DEFAULT_CONCURRENCY));
+    private Duration pollInterval = DEFAULT_POLL_INTERVAL;
+    private Duration lease = DEFAULT_LEASE;
+    private Duration heartbeatInterval;
+    private Duration rescueInterval = DEFAULT_RESCUE_INTERVAL;
+    private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
+    private Duration defaultTimeout;
+    private int maxClaimBatch = DEFAULT_MAX_CLAIM_BATCH;
+    private int completerBatch = DEFAULT_COMPLETER_BATCH;
+    private Duration retryBaseDelay = DEFAULT_RETRY_BASE_DELAY;
+    private Duration retryMaxDelay = DEFAULT_RETRY_MAX_DELAY;
+    private Duration completerRetryLimit = DEFAULT_COMPLETER_RETRY_LIMIT;
+    private Duration retention = DEFAULT_RETENTION;
+    private Duration pruneInterval = DEFAULT_PRUNE_INTERVAL;
+    private boolean rescuerEnabled = true;
+    private InstantSource clock = InstantSource.system();
+
+    private Builder() {}
+
+    public Builder workerId(String workerId) {
+      this.workerId = workerId;
+      return this;
+    }
+
+    /** Replaces the queues: name → concurrency. */
+    public Builder queues(Map<String, Integer> queues) {
+      this.queues = new LinkedHashMap<>(queues);
+      return this;
+    }
+
+    /** Serves one queue with this concurrency (replacing the default queue). */
+    public Builder queue(String name, int concurrency) {
+      this.queues = new LinkedHashMap<>(Map.of(name, concurrency));
+      return this;
+    }
+
+    /** Sets the concurrency of every configured queue. */
+    public Builder concurrency(int concurrency) {
+      queues.replaceAll((name, old) -> concurrency);
+      return this;
+    }
+
+    public Builder pollInterval(Duration pollInterval) {
+      this.pollInterval = pollInterval;
+      return this;
+    }
+
+    public Builder lease(Duration lease) {
+      this.lease = lease;
+      return this;
+    }
+
+    /** Default: a fifth of the lease. */
+    public Builder heartbeatInterval(Duration heartbeatInterval) {
+      this.heartbeatInterval = heartbeatInterval;
+      return this;
+    }
+
+    public Builder rescueInterval(Duration rescueInterval) {
+      this.rescueInterval = rescueInterval;
+      return this;
+    }
+
+    public Builder drainTimeout(Duration drainTimeout) {
+      this.drainTimeout = drainTimeout;
+      return this;
+    }
+
+    public Builder defaultTimeout(Duration defaultTimeout) {
+      this.defaultTimeout = defaultTimeout;
+      return this;
+    }
+
+    public Builder maxClaimBatch(int maxClaimBatch) {
+      this.maxClaimBatch = maxClaimBatch;
+      return this;
+    }
+
+    public Builder completerBatch(int completerBatch) {
+      this.completerBatch = completerBatch;
+      return this;
+    }
+
+    public Builder retryBaseDelay(Duration retryBaseDelay) {
+      this.retryBaseDelay = retryBaseDelay;
+      return this;
+    }
+
+    public Builder retryMaxDelay(Duration retryMaxDelay) {
+      this.retryMaxDelay = retryMaxDelay;
+      return this;
+    }
+
+    public Builder completerRetryLimit(Duration completerRetryLimit) {
+      this.completerRetryLimit = completerRetryLimit;
+      return this;
+    }
+
+    /** Null keeps finished jobs forever. */
+    public Builder retention(Duration retention) {
+      this.retention = retention;
+      return this;
+    }
+
+    public Builder pruneInterval(Duration pruneInterval) {
+      this.pruneInterval = pruneInterval;
+      return this;
+    }
+
+    public Builder rescuerEnabled(boolean rescuerEnabled) {
+      this.rescuerEnabled = rescuerEnabled;
+      return this;
+    }
+
+    public Builder clock(InstantSource clock) {
+      this.clock = clock;
+      return this;
+    }
+
+    public WorkerConfig build() {
+      if (queues.isEmpty()) {
+        throw new InvalidConfigException("a worker needs at least one queue");
+      }
+      for (Map.Entry<String, Integer> queue : queues.entrySet()) {
+        if (queue.getKey() == null || queue.getKey().isBlank() || queue.getKey().length() > 128) {
+          throw new InvalidConfigException(
+              "queue name must be 1..128 characters, got '" + queue.getKey() + "'");
+        }
+        if (queue.getValue() == null || queue.getValue() < 1 || queue.getValue() > 10_000) {
+          throw new InvalidConfigException(
+              "concurrency of queue '"
+                  + queue.getKey()
+                  + "' must be between 1 and 10000, got "
+                  + queue.getValue());
+        }
+      }
+      positive("poll interval", pollInterval, Duration.ofMillis(10));
+      positive("lease", lease, Duration.ofMillis(500));
+      Duration beat = heartbeatInterval == null ? lease.dividedBy(5) : heartbeatInterval;
+      positive("heartbeat interval", beat, Duration.ofMillis(50));
+      if (beat.compareTo(lease.dividedBy(2)) > 0) {
+        throw new InvalidConfigException(
+            "heartbeat interval ("
+                + beat
+                + ") must be at most half the lease ("
+                + lease
+                + "), or jobs are rescued from a live worker");
+      }
+      positive("rescue interval", rescueInterval, Duration.ofMillis(50));
+      if (drainTimeout == null || drainTimeout.isNegative()) {
+        throw new InvalidConfigException(
+            "drain timeout must be zero or positive, got " + drainTimeout);
+      }
+      if (defaultTimeout != null) {
+        positive("default timeout", defaultTimeout, Duration.ofMillis(1));
+      }
+      if (maxClaimBatch < 1 || maxClaimBatch > 10_000) {
+        throw new InvalidConfigException(
+            "max claim batch must be between 1 and 10000, got " + maxClaimBatch);
+      }
+      if (completerBatch < 1 || completerBatch > 10_000) {
+        throw new InvalidConfigException(
+            "completer batch must be between 1 and 10000, got " + completerBatch);
+      }
+      positive("retry base delay", retryBaseDelay, Duration.ZERO);
+      positive("retry max delay", retryMaxDelay, Duration.ZERO);
+      if (retryMaxDelay.compareTo(retryBaseDelay) < 0) {
+        throw new InvalidConfigException(
+            "retry max delay ("
+                + retryMaxDelay
+                + ") is below the base delay ("
+                + retryBaseDelay
+                + ")");
+      }
+      positive("completer retry limit", completerRetryLimit, Duration.ZERO);
+      if (retention != null) {
+        positive("retention", retention, Duration.ZERO);
+      }
+      positive("prune interval", pruneInterval, Duration.ofMillis(50));
+      return new WorkerConfig(
+          workerId == null ? generateWorkerId() : workerId,
+          queues,
+          pollInterval,
+          lease,
+          beat,
+          rescueInterval,
+          drainTimeout,
+          defaultTimeout,
+          maxClaimBatch,
+          completerBatch,
+          retryBaseDelay,
+          retryMaxDelay,
+          completerRetryLimit,
+          retention,
+          pruneInterval,
+          rescuerEnabled,
+          Objects.requireNonNull(clock, "clock"));
+    }
+
+    private static void positive(String name, Duration value, Duration minimum) {
+      if (value == null || value.compareTo(minimum) < 0 || value.isNegative()) {
+        throw new InvalidConfigException(name + " must be at least " + minimum + ", got " + value);
+      }
+    }
+  }
+}

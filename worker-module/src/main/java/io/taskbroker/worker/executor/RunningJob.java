@@ -1,0 +1,113 @@
+package io.taskbroker.worker.executor;
+
+import io.taskbroker.common.Job;
+import io.taskbroker.common.sql.ClaimRef;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One claimed job while this worker holds it: from the claim until its outcome is written (or the
+ * job is given up). Thread-safe: the plugin thread, the watchdog, the heartbeater and the control
+ * listener all touch it.
+ *
+ * <p>The outcome is decided exactly once ({@link #decide()}): whichever of "plugin returned",
+ * "timed out", "lost the lease" or "shutdown gave up on it" comes first wins; later ones are
+ * dropped. That is what keeps a plugin that ignores interruption from recording twice.
+ */
+public final class RunningJob {
+  private final Job job;
+  private final String producerQueue;
+  private final AtomicBoolean decided = new AtomicBoolean();
+  private final AtomicReference<String> cancelReason = new AtomicReference<>();
+  private final AtomicReference<Progress> progress = new AtomicReference<>();
+  private volatile Thread thread;
+  private volatile boolean cancelledByRequest;
+
+  /** The latest progress a plugin reported that the heartbeat has not yet written. */
+  public record Progress(float fraction, String message) {}
+
+  public RunningJob(Job job, String producerQueue) {
+    this.job = job;
+    this.producerQueue = producerQueue;
+  }
+
+  public Job job() {
+    return job;
+  }
+
+  public UUID id() {
+    return job.id();
+  }
+
+  public ClaimRef claim() {
+    return new ClaimRef(job.id(), job.attempt());
+  }
+
+  public String producerQueue() {
+    return producerQueue;
+  }
+
+  /** Claims the right to decide the outcome; true for exactly one caller. */
+  public boolean decide() {
+    return decided.compareAndSet(false, true);
+  }
+
+  public boolean isDecided() {
+    return decided.get();
+  }
+
+  void attach(Thread runner) {
+    this.thread = runner;
+  }
+
+  void detach() {
+    this.thread = null;
+  }
+
+  /**
+   * Asks the plugin to stop: sets the flag its context shows and interrupts its thread. The first
+   * reason given is kept.
+   *
+   * @param byRequest true for a user's cancel (the job should end cancelled), false for a timeout,
+   *     a lost lease or a shutdown
+   */
+  public void cancel(String reason, boolean byRequest) {
+    if (byRequest) {
+      cancelledByRequest = true;
+    }
+    cancelReason.compareAndSet(null, reason);
+    Thread current = thread;
+    if (current != null) {
+      current.interrupt();
+    }
+  }
+
+  public boolean isCancelled() {
+    return cancelReason.get() != null;
+  }
+
+  public boolean isCancelledByRequest() {
+    return cancelledByRequest;
+  }
+
+  public String cancelReason() {
+    return cancelReason.get();
+  }
+
+  public void reportProgress(float fraction, String message) {
+    progress.set(new Progress(fraction, message));
+  }
+
+  /** The progress not yet written, cleared by this call. */
+  public Progress takeProgress() {
+    return progress.getAndSet(null);
+  }
+
+  /** Puts back progress whose write failed, unless a newer value arrived meanwhile. */
+  public void restoreProgress(Progress value) {
+    if (value != null) {
+      progress.compareAndSet(null, value);
+    }
+  }
+}

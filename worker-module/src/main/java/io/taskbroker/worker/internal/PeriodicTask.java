@@ -1,0 +1,112 @@
+package io.taskbroker.worker.internal;
+
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A background duty run on its own thread every interval (jittered), whose body catches and logs: a
+ * scheduled task that throws would otherwise never run again, silently. {@link #start()} and {@link
+ * #stop()} are idempotent; stop before start is a no-op. Thread-safe.
+ */
+public final class PeriodicTask {
+  private static final Logger LOG = LoggerFactory.getLogger(PeriodicTask.class);
+
+  private final String name;
+  private final Duration interval;
+  private final double jitter;
+  private final Runnable body;
+  private final Object lifecycle = new Object();
+  private ScheduledExecutorService scheduler;
+  private boolean stopped;
+
+  /**
+   * @param jitter the fraction of the interval to vary each wait by (0 for none)
+   */
+  public PeriodicTask(String name, Duration interval, double jitter, Runnable body) {
+    this.name = name;
+    this.interval = interval;
+    this.jitter = jitter;
+    this.body = body;
+  }
+
+  public void start() {
+    synchronized (lifecycle) {
+      if (scheduler != null || stopped) {
+        return;
+      }
+      scheduler =
+          Executors.newSingleThreadScheduledExecutor(
+              runnable -> {
+                Thread thread = new Thread(runnable, "taskbroker-" + name);
+                thread.setDaemon(true);
+                return thread;
+              });
+      schedule(nextDelayMillis());
+    }
+  }
+
+  /** Runs the body now on the task's thread (e.g. after a reconnect), besides the schedule. */
+  public void runSoon() {
+    synchronized (lifecycle) {
+      if (scheduler != null && !stopped) {
+        scheduler.execute(this::runOnce);
+      }
+    }
+  }
+
+  /** Stops the schedule and waits for a run in progress to end. */
+  public void stop() {
+    ScheduledExecutorService toStop;
+    synchronized (lifecycle) {
+      if (stopped) {
+        return;
+      }
+      stopped = true;
+      toStop = scheduler;
+    }
+    if (toStop != null) {
+      toStop.shutdownNow();
+      try {
+        toStop.awaitTermination(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void schedule(long delayMillis) {
+    scheduler.schedule(
+        () -> {
+          runOnce();
+          synchronized (lifecycle) {
+            if (!stopped) {
+              schedule(nextDelayMillis());
+            }
+          }
+        },
+        delayMillis,
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void runOnce() {
+    try {
+      body.run();
+    } catch (RuntimeException e) {
+      LOG.error("Background task {} failed; it runs again in about {}", name, interval, e);
+    }
+  }
+
+  private long nextDelayMillis() {
+    long base = interval.toMillis();
+    if (jitter <= 0) {
+      return base;
+    }
+    long spread = (long) (base * jitter);
+    return base - spread + ThreadLocalRandom.current().nextLong(2 * spread + 1);
+  }
+}

@@ -1,0 +1,52 @@
+package io.taskbroker.worker.maintenance;
+
+import io.taskbroker.common.DatabaseException;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.sql.JobRepository;
+import io.taskbroker.worker.internal.PeriodicTask;
+import java.time.Duration;
+import java.util.EnumSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Deletes finished jobs older than the retention, in batches, so the jobs table stays small. Safe
+ * when many workers run it (each batch skips rows another pruner holds). Thread-safe; start/stop
+ * idempotent.
+ */
+public final class Pruner {
+  private static final Logger LOG = LoggerFactory.getLogger(Pruner.class);
+
+  private final JobRepository jobs;
+  private final Duration retention;
+  private final PeriodicTask task;
+
+  public Pruner(JobRepository jobs, Duration retention, Duration interval) {
+    this.jobs = jobs;
+    this.retention = retention;
+    this.task = new PeriodicTask("pruner", interval, 0.2, this::pruneOnce);
+  }
+
+  public void start() {
+    task.start();
+  }
+
+  public void stop() {
+    task.stop();
+  }
+
+  public long pruneOnce() {
+    try {
+      long deleted =
+          jobs.prune(
+              retention, EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED));
+      if (deleted > 0) {
+        LOG.info("Pruned {} finished job(s) older than {}", deleted, retention);
+      }
+      return deleted;
+    } catch (DatabaseException e) {
+      LOG.debug("Prune failed ({}); the next run retries", e.getMessage());
+      return 0;
+    }
+  }
+}

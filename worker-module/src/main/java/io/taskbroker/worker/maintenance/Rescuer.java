@@ -1,0 +1,76 @@
+package io.taskbroker.worker.maintenance;
+
+import io.taskbroker.common.DatabaseException;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.sql.RescuedJob;
+import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.internal.PeriodicTask;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes back jobs whose lease expired (their worker died, froze or was cut off): pending again,
+ * failed when attempts are used up, or cancelled when a cancel was requested. Also deletes the rows
+ * of workers long silent. Every worker runs one; the statement's SKIP LOCKED and re-checked
+ * condition make concurrent rescuers safe. Thread-safe; start/stop idempotent.
+ */
+public final class Rescuer {
+  private static final Logger LOG = LoggerFactory.getLogger(Rescuer.class);
+  private static final int BATCH = 500;
+
+  private final WorkerRepository repository;
+  private final Duration staleWorker;
+  private final PeriodicTask task;
+
+  public Rescuer(WorkerRepository repository, Duration interval, Duration staleWorker) {
+    this.repository = repository;
+    this.staleWorker = staleWorker;
+    this.task = new PeriodicTask("rescuer", interval, 0.2, this::rescueOnce);
+  }
+
+  public void start() {
+    task.start();
+  }
+
+  public void stop() {
+    task.stop();
+  }
+
+  /** One pass: rescues every expired lease (in batches) and reaps silent workers. */
+  public int rescueOnce() {
+    int total = 0;
+    try {
+      while (true) {
+        List<RescuedJob> rescued = repository.rescue(BATCH);
+        for (RescuedJob job : rescued) {
+          if (job.status() == JobStatus.PENDING) {
+            LOG.info(
+                "Rescued job {} from a lost worker after attempt {}; it runs again",
+                job.jobId(),
+                job.attempt());
+          } else {
+            LOG.warn(
+                "Rescued job {} from a lost worker after attempt {}; it ends {}",
+                job.jobId(),
+                job.attempt(),
+                job.status().dbValue());
+          }
+        }
+        total += rescued.size();
+        if (rescued.size() < BATCH) {
+          break;
+        }
+      }
+      Set<String> reaped = repository.reapWorkers(staleWorker);
+      if (!reaped.isEmpty()) {
+        LOG.info("Removed the rows of workers silent for over {}: {}", staleWorker, reaped);
+      }
+    } catch (DatabaseException e) {
+      LOG.debug("Rescuer pass failed ({}); next pass retries", e.getMessage());
+    }
+    return total;
+  }
+}

@@ -1,0 +1,264 @@
+package io.taskbroker.worker.producer;
+
+import io.taskbroker.common.DatabaseException;
+import io.taskbroker.common.Job;
+import io.taskbroker.common.sql.WorkerRepository;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Claims jobs of one queue for this worker, at most as many as it has free slots, in one statement
+ * per batch. Wakes on a NOTIFY, on a freed slot while work is known to wait, on a timer for the
+ * next scheduled job, or on a jittered poll (the safety net when a notification is lost). Fetches
+ * again at once when a batch came back full.
+ *
+ * <p>Thread-safe. {@link #start()} and {@link #stop()} are idempotent; stop before start is a
+ * no-op.
+ */
+public final class Producer {
+  private static final Logger LOG = LoggerFactory.getLogger(Producer.class);
+  private static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(5);
+
+  private final String queue;
+  private final int concurrency;
+  private final String workerId;
+  private final WorkerRepository repository;
+  private final Collection<String> plugins;
+  private final Duration lease;
+  private final Duration pollInterval;
+  private final int maxBatch;
+  private final Consumer<Job> dispatcher;
+  private final InstantSource clock;
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition wake = lock.newCondition();
+  // Guarded by lock.
+  private int inFlight;
+  private boolean signalled;
+  private boolean workLikely = true;
+  private boolean running;
+  private Thread thread;
+
+  /**
+   * @param plugins the plugin names to claim, or null for any
+   * @param dispatcher starts a claimed job; must not block
+   */
+  public Producer(
+      String queue,
+      int concurrency,
+      String workerId,
+      WorkerRepository repository,
+      Collection<String> plugins,
+      Duration lease,
+      Duration pollInterval,
+      int maxBatch,
+      Consumer<Job> dispatcher,
+      InstantSource clock) {
+    this.queue = queue;
+    this.concurrency = concurrency;
+    this.workerId = workerId;
+    this.repository = repository;
+    this.plugins = plugins == null ? null : List.copyOf(plugins);
+    this.lease = lease;
+    this.pollInterval = pollInterval;
+    this.maxBatch = maxBatch;
+    this.dispatcher = dispatcher;
+    this.clock = clock;
+  }
+
+  public String queue() {
+    return queue;
+  }
+
+  public void start() {
+    lock.lock();
+    try {
+      if (running || thread != null) {
+        return;
+      }
+      running = true;
+      thread = new Thread(this::run, "taskbroker-producer-" + queue);
+      thread.setDaemon(true);
+      thread.start();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Stops claiming. Jobs already claimed are not touched. Idempotent. */
+  public void stop() {
+    Thread toJoin;
+    lock.lock();
+    try {
+      if (!running) {
+        return;
+      }
+      running = false;
+      toJoin = thread;
+      wake.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    try {
+      toJoin.join(TimeUnit.SECONDS.toMillis(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** New work may be waiting (a notification, a reconnect): look now, or when a slot frees. */
+  public void notifyWork() {
+    lock.lock();
+    try {
+      workLikely = true;
+      signalled = true;
+      wake.signal();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A job of this producer is done (outcome written or given up): its slot is free again. */
+  public void release() {
+    lock.lock();
+    try {
+      inFlight--;
+      if (inFlight < 0) {
+        LOG.error("Producer {}: released more slots than claimed; this is a bug", queue);
+        inFlight = 0;
+      }
+      // Only wake when work is known to wait; otherwise a finished job would cost a claim.
+      if (workLikely) {
+        signalled = true;
+        wake.signal();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public int inFlight() {
+    lock.lock();
+    try {
+      return inFlight;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void run() {
+    long nextPollNanos = System.nanoTime();
+    long timerNanos = Long.MAX_VALUE;
+    int failures = 0;
+    while (true) {
+      int free;
+      lock.lock();
+      try {
+        // Sleep until signalled with a free slot, or the poll or scheduled-job timer is due.
+        while (running) {
+          long now = System.nanoTime();
+          boolean due = now >= nextPollNanos || now >= timerNanos;
+          boolean haveSlot = inFlight < concurrency;
+          if (haveSlot && (signalled || due)) {
+            break;
+          }
+          long until = haveSlot ? Math.min(nextPollNanos, timerNanos) : nextPollNanos;
+          long waitNanos = Math.max(until - now, TimeUnit.MILLISECONDS.toNanos(1));
+          if (!haveSlot) {
+            // Full: nothing to claim until a slot frees (release() signals); still wake at the
+            // poll time so the loop stays responsive to stop().
+            waitNanos = Math.max(waitNanos, TimeUnit.MILLISECONDS.toNanos(10));
+          }
+          try {
+            wake.awaitNanos(waitNanos);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+          if (!haveSlot && System.nanoTime() >= nextPollNanos) {
+            nextPollNanos = System.nanoTime() + jitteredPoll();
+          }
+        }
+        if (!running) {
+          return;
+        }
+        signalled = false;
+        free = concurrency - inFlight;
+      } finally {
+        lock.unlock();
+      }
+
+      int limit = Math.min(free, maxBatch);
+      List<Job> claimed;
+      try {
+        claimed = repository.claim(workerId, queue, plugins, limit, lease);
+        if (failures > 0) {
+          LOG.info("Producer {}: claiming works again", queue);
+        }
+        failures = 0;
+      } catch (DatabaseException e) {
+        failures++;
+        long backoff = Math.min(MAX_ERROR_BACKOFF.toMillis(), 50L << Math.min(failures, 8));
+        if (failures == 1) {
+          LOG.warn("Producer {}: claim failed ({}); retrying with backoff", queue, e.getMessage());
+        }
+        nextPollNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff);
+        continue;
+      } catch (RuntimeException e) {
+        failures++;
+        LOG.error(
+            "Producer {}: claim failed unexpectedly; retrying after the poll interval", queue, e);
+        nextPollNanos = System.nanoTime() + jitteredPoll();
+        continue;
+      }
+
+      lock.lock();
+      try {
+        inFlight += claimed.size();
+        // A full batch means more is probably waiting: claim again as soon as a slot is free.
+        workLikely = claimed.size() == limit;
+        if (workLikely) {
+          signalled = true;
+        }
+      } finally {
+        lock.unlock();
+      }
+      for (Job job : claimed) {
+        dispatcher.accept(job);
+      }
+      nextPollNanos = System.nanoTime() + jitteredPoll();
+      timerNanos = claimed.isEmpty() ? nextScheduledNanos() : Long.MAX_VALUE;
+    }
+  }
+
+  /** When the next scheduled job of the queue becomes runnable, as a nanoTime; or never. */
+  private long nextScheduledNanos() {
+    try {
+      Optional<Instant> next = repository.nextRunAt(queue);
+      if (next.isEmpty()) {
+        return Long.MAX_VALUE;
+      }
+      long millis = Math.max(0, Duration.between(clock.instant(), next.get()).toMillis());
+      return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis + 5);
+    } catch (RuntimeException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  private long jitteredPoll() {
+    long base = pollInterval.toNanos();
+    // ±10 %: workers started together do not poll in lockstep.
+    return base - base / 10 + ThreadLocalRandom.current().nextLong(base / 5 + 1);
+  }
+}
