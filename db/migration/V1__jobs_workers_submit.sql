@@ -145,10 +145,12 @@ DECLARE
     finished record;
     batch text := '';
 BEGIN
-    -- Jobs that became runnable again (retried, rescued, handed back on shutdown).
+    -- Jobs that went back to pending (retried, snoozed, rescued, handed back on shutdown),
+    -- now or later: a producer that finds nothing runnable yet sets a timer for the next
+    -- run_at instead of waiting for its poll.
     SELECT array_agg(DISTINCT n.queue) INTO queues
       FROM new_rows n JOIN old_rows o ON o.id = n.id
-     WHERE n.status = 'pending' AND o.status <> 'pending' AND n.run_at <= now();
+     WHERE n.status = 'pending' AND o.status <> 'pending';
     IF queues IS NOT NULL THEN
         IF cardinality(queues) = 1 THEN
             PERFORM pg_notify('taskbroker_new_job', queues[1]);

@@ -116,6 +116,16 @@ public record DatabaseConfig(
       } catch (URISyntaxException e) {
         throw new InvalidConfigException("database URL is malformed: " + e.getReason());
       }
+      // java.net.URI falls back to a "registry" authority (host null, port -1) when the port is
+      // not a number: without this check "h:abc" would silently become localhost:5432.
+      if (uri.getHost() == null && uri.getRawAuthority() != null) {
+        throw new InvalidConfigException(
+            "database URL has a malformed host or port: '" + redact(trimmed) + "'");
+      }
+      if (uri.getPort() != -1 && (uri.getPort() < 1 || uri.getPort() > 65535)) {
+        throw new InvalidConfigException(
+            "database URL port must be between 1 and 65535, got " + uri.getPort());
+      }
       String host = uri.getHost() == null ? "localhost" : uri.getHost();
       int port = uri.getPort() == -1 ? 5432 : uri.getPort();
       String path = uri.getPath() == null ? "" : uri.getPath();
@@ -186,7 +196,8 @@ public record DatabaseConfig(
     }
 
     private static String decode(String value) {
-      return URLDecoder.decode(value, StandardCharsets.UTF_8);
+      // Percent-decoding only: URLDecoder would also turn a literal '+' into a space.
+      return URLDecoder.decode(value.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
     private static String redact(String url) {
