@@ -23,8 +23,9 @@ CREATE TABLE taskbroker.jobs (
     created_at          timestamptz NOT NULL DEFAULT now(),
     started_at          timestamptz,
     completed_at        timestamptz,
-    -- The claim: which worker holds the job, and until when. A lease that is not extended
-    -- (the worker died, froze or lost its network) lets the rescuer take the job back.
+    -- The claim: which worker holds the job (while running; afterwards, the last one that
+    -- did), and until when. A lease that is not extended (the worker died, froze or lost its
+    -- network) lets the rescuer take the job back.
     worker_id           text,
     heartbeat_at        timestamptz,
     lease_expires_at    timestamptz,
@@ -52,9 +53,11 @@ CREATE TABLE taskbroker.jobs (
     -- A final state always says when it was reached; nothing else has completed_at.
     CONSTRAINT jobs_finished_has_completed_at
         CHECK ((status IN ('completed', 'failed', 'cancelled')) = (completed_at IS NOT NULL)),
-    -- A running job always has an owner and a lease; nothing else has either.
+    -- A running job always has an owner and a lease; only a running job has a lease.
     CONSTRAINT jobs_running_has_claim
-        CHECK ((status = 'running') = (worker_id IS NOT NULL AND lease_expires_at IS NOT NULL)),
+        CHECK (status <> 'running' OR (worker_id IS NOT NULL AND lease_expires_at IS NOT NULL)),
+    CONSTRAINT jobs_lease_only_when_running
+        CHECK (status = 'running' OR lease_expires_at IS NULL),
     CONSTRAINT jobs_running_has_started_at CHECK (status <> 'running' OR started_at IS NOT NULL),
     CONSTRAINT jobs_result_only_when_completed CHECK (result IS NULL OR status = 'completed')
 );

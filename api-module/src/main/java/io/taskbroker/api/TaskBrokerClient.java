@@ -189,6 +189,9 @@ public final class TaskBrokerClient implements AutoCloseable {
         notifier = new PgNotifier(database, "client");
         awaiter = new JobAwaiter(jobs, notifier, config.awaitPollInterval());
         notifier.start();
+        // A job finishing before LISTEN is up sends its event to nobody; the first await would
+        // then wait for the slow poll. If the wait times out, the poll still covers it.
+        notifier.awaitListening(database.config().connectTimeout());
       }
       return awaiter;
     }

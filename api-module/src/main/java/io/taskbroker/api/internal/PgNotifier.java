@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -40,6 +41,7 @@ public final class PgNotifier implements AutoCloseable {
   private volatile boolean running;
   private volatile boolean connected;
   private volatile Connection connection;
+  private final CountDownLatch listening = new CountDownLatch(1);
   private Thread thread;
 
   public PgNotifier(Database database, String name) {
@@ -59,6 +61,22 @@ public final class PgNotifier implements AutoCloseable {
 
   public boolean isConnected() {
     return connected;
+  }
+
+  /**
+   * Waits until the first connection is up and LISTENs on every subscribed channel. {@link
+   * #start()} connects on the notifier thread; a caller that must not miss a notification sent
+   * right after it subscribes (an awaiter, a completion callback) waits here first.
+   *
+   * @return whether the notifier has listened by then
+   */
+  public boolean awaitListening(Duration timeout) {
+    try {
+      return listening.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   public void start() {
@@ -146,6 +164,7 @@ public final class PgNotifier implements AutoCloseable {
       }
     }
     connected = true;
+    listening.countDown();
   }
 
   private void receiveUntilBroken() throws SQLException {

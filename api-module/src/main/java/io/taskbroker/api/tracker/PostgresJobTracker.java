@@ -127,6 +127,14 @@ public final class PostgresJobTracker implements JobTracker, AutoCloseable {
         notifier.subscribe(Channels.JOB_EVENTS, this::onEvents);
         notifier.start();
       }
+      // "From now on" means once LISTEN is up: an event sent before that reaches nobody.
+      Duration timeout = client.database().config().connectTimeout();
+      if (!notifier.awaitListening(timeout)) {
+        LOG.warn(
+            "Completion callbacks: LISTEN is not up after {}; jobs finishing before it is are"
+                + " not reported",
+            timeout);
+      }
     }
   }
 

@@ -32,7 +32,6 @@ UPDATE taskbroker.jobs j
        attempt = CASE WHEN d.new_status = 'pending' AND d.refund THEN j.attempt - 1
                       ELSE j.attempt END,
        progress = CASE WHEN d.new_status = 'completed' THEN 1 ELSE j.progress END,
-       worker_id = NULL,
        lease_expires_at = NULL
   FROM decided d
  WHERE j.id = d.id AND j.status = 'running' AND j.worker_id = :worker_id

@@ -7,7 +7,6 @@ UPDATE taskbroker.jobs j
        attempt = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.attempt
                       ELSE j.attempt - 1 END,
        run_at = now(),
-       worker_id = NULL,
        lease_expires_at = NULL
  WHERE j.status = 'running' AND j.worker_id = :worker_id
 RETURNING j.id

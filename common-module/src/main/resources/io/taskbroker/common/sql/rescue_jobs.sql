@@ -28,7 +28,6 @@ UPDATE taskbroker.jobs j
        errors = j.errors || jsonb_build_array(jsonb_build_object(
                     'attempt', j.attempt, 'at', now(), 'worker_id', j.worker_id,
                     'kind', 'worker_lost', 'error', d.message)),
-       worker_id = NULL,
        lease_expires_at = NULL
   FROM decided d
  WHERE j.id = d.id AND j.status = 'running' AND j.lease_expires_at < now()
