@@ -70,10 +70,9 @@ COMMENT ON TABLE taskbroker.jobs IS
 CREATE INDEX jobs_claim_idx ON taskbroker.jobs (queue, priority, run_at, id)
     WHERE status = 'pending';
 
--- The rescuer finds expired leases; the heartbeat and shutdown find a worker's jobs.
+-- The rescuer finds expired leases. (Fenced writes look rows up by primary key; an index on
+-- worker_id would only add an insert to every claim.)
 CREATE INDEX jobs_running_lease_idx ON taskbroker.jobs (lease_expires_at)
-    WHERE status = 'running';
-CREATE INDEX jobs_running_worker_idx ON taskbroker.jobs (worker_id)
     WHERE status = 'running';
 
 -- Pruning and "recently finished" queries.
@@ -145,40 +144,28 @@ CREATE FUNCTION taskbroker.notify_job_updates() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
     queues text[];
-    finished record;
-    batch text := '';
+    payload text;
 BEGIN
-    -- Jobs that went back to pending (retried, snoozed, rescued, handed back on shutdown),
-    -- now or later: a producer that finds nothing runnable yet sets a timer for the next
-    -- run_at instead of waiting for its poll.
-    SELECT array_agg(DISTINCT n.queue) INTO queues
-      FROM new_rows n JOIN old_rows o ON o.id = n.id
-     WHERE n.status = 'pending' AND o.status <> 'pending';
+    -- Only the NEW rows are read: a claim (-> running) matches nothing here; jobs back in
+    -- pending (retried, snoozed, rescued, handed back) wake producers, now or later (a
+    -- producer that finds nothing runnable yet sets a timer for the next run_at); jobs in a
+    -- final state wake awaiters. No worker writes a finished row again, so "final in NEW"
+    -- means "just finished" for every write the workers make.
+    SELECT array_agg(DISTINCT queue) INTO queues FROM new_rows WHERE status = 'pending';
     IF queues IS NOT NULL THEN
-        IF cardinality(queues) = 1 THEN
-            PERFORM pg_notify('taskbroker_new_job', queues[1]);
-        ELSE
-            PERFORM pg_notify('taskbroker_new_job', '*');
-        END IF;
+        PERFORM pg_notify('taskbroker_new_job',
+                          CASE WHEN cardinality(queues) = 1 THEN queues[1] ELSE '*' END);
     END IF;
-
-    -- Jobs that just reached a final state, for awaiters.
-    FOR finished IN
-        SELECT n.id, n.status
-          FROM new_rows n JOIN old_rows o ON o.id = n.id
-         WHERE n.status IN ('completed', 'failed', 'cancelled')
-           AND o.status NOT IN ('completed', 'failed', 'cancelled')
+    -- 'id:status' pairs, 150 to a notification (about 7 kB, under the 8000-byte limit).
+    FOR payload IN
+        SELECT string_agg(f.id::text || ':' || f.status, ',')
+          FROM (SELECT id, status, (row_number() OVER ()) / 150 AS chunk
+                  FROM new_rows
+                 WHERE status IN ('completed', 'failed', 'cancelled')) f
+         GROUP BY f.chunk
     LOOP
-        IF length(batch) > 7900 THEN
-            PERFORM pg_notify('taskbroker_job_events', batch);
-            batch := '';
-        END IF;
-        batch := batch || CASE WHEN batch = '' THEN '' ELSE ',' END
-                       || finished.id::text || ':' || finished.status;
+        PERFORM pg_notify('taskbroker_job_events', payload);
     END LOOP;
-    IF batch <> '' THEN
-        PERFORM pg_notify('taskbroker_job_events', batch);
-    END IF;
     RETURN NULL;
 END;
 $$;
@@ -192,7 +179,7 @@ CREATE TRIGGER jobs_notify_insert
 
 CREATE TRIGGER jobs_notify_update
     AFTER UPDATE ON taskbroker.jobs
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION taskbroker.notify_job_updates();
 
 -- Enqueue from any language, inside the caller's transaction: the job exists iff that

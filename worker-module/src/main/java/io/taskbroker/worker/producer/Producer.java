@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 public final class Producer {
   private static final Logger LOG = LoggerFactory.getLogger(Producer.class);
   private static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(5);
+  private static final long CLAIM_COOLDOWN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
   private final String queue;
   private final int concurrency;
@@ -40,6 +41,7 @@ public final class Producer {
   private final int maxBatch;
   private final Consumer<Job> dispatcher;
   private final InstantSource clock;
+  private final int claimThreshold;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition wake = lock.newCondition();
@@ -75,6 +77,7 @@ public final class Producer {
     this.maxBatch = maxBatch;
     this.dispatcher = dispatcher;
     this.clock = clock;
+    this.claimThreshold = Math.max(1, Math.min(maxBatch, concurrency / 4));
   }
 
   public String queue() {
@@ -160,33 +163,46 @@ public final class Producer {
   private void run() {
     long nextPollNanos = System.nanoTime();
     long timerNanos = Long.MAX_VALUE;
+    long batchDeadlineNanos = 0;
     int failures = 0;
     while (true) {
       int free;
       lock.lock();
       try {
-        // Sleep until signalled with a free slot, or the poll or scheduled-job timer is due.
+        // Sleep until there is a reason to claim and a free slot to claim into: the poll or
+        // scheduled-job timer is due, or a signal (notification, freed slot with work waiting).
         while (running) {
           long now = System.nanoTime();
+          int slots = concurrency - inFlight;
           boolean due = now >= nextPollNanos || now >= timerNanos;
-          boolean haveSlot = inFlight < concurrency;
-          if (haveSlot && (signalled || due)) {
+          if (slots > 0 && due) {
             break;
           }
-          long until = haveSlot ? Math.min(nextPollNanos, timerNanos) : nextPollNanos;
-          long waitNanos = Math.max(until - now, TimeUnit.MILLISECONDS.toNanos(1));
-          if (!haveSlot) {
-            // Full: nothing to claim until a slot frees (release() signals); still wake at the
-            // poll time so the loop stays responsive to stop().
-            waitNanos = Math.max(waitNanos, TimeUnit.MILLISECONDS.toNanos(10));
+          long until = Math.min(nextPollNanos, timerNanos);
+          if (slots > 0 && signalled) {
+            // Under load, slots free one job at a time; claiming each alone would cost a
+            // transaction per job. Claim once enough slots are free, or shortly after the
+            // first one freed, so a lone free slot still fills within milliseconds.
+            if (slots >= claimThreshold) {
+              break;
+            }
+            if (batchDeadlineNanos == 0) {
+              batchDeadlineNanos = now + CLAIM_COOLDOWN_NANOS;
+            }
+            if (now >= batchDeadlineNanos) {
+              break;
+            }
+            until = Math.min(until, batchDeadlineNanos);
           }
+          long waitNanos = Math.max(until - now, TimeUnit.MICROSECONDS.toNanos(100));
           try {
             wake.awaitNanos(waitNanos);
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
           }
-          if (!haveSlot && System.nanoTime() >= nextPollNanos) {
+          if (concurrency - inFlight <= 0 && System.nanoTime() >= nextPollNanos) {
+            // Full at poll time: nothing to do until a slot frees; look again a poll later.
             nextPollNanos = System.nanoTime() + jitteredPoll();
           }
         }
@@ -194,6 +210,7 @@ public final class Producer {
           return;
         }
         signalled = false;
+        batchDeadlineNanos = 0;
         free = concurrency - inFlight;
       } finally {
         lock.unlock();
