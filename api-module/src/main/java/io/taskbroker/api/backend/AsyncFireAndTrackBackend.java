@@ -176,10 +176,17 @@ public final class AsyncFireAndTrackBackend implements TaskBackend {
           abandoned.size(),
           drainTimeout,
           abandoned);
-      current.shutdownNow();
+      // Recorded before the interrupt, so an interrupted task's own failure is not the reason.
       for (UUID id : abandoned) {
         tracker.fail(id, "abandoned: the backend shut down before the task finished");
       }
+      // Tasks still queued never run: cancel them so they stop counting as in flight.
+      for (Runnable neverStarted : current.shutdownNow()) {
+        if (neverStarted instanceof Future<?> future) {
+          future.cancel(false);
+        }
+      }
+      inflight.values().removeIf(Future::isDone);
     } else {
       LOG.info("Async backend shut down; every task finished");
     }

@@ -62,17 +62,7 @@ public final class JobAwaiter implements AutoCloseable {
   }
 
   private void onEvents(String payload) {
-    for (String pair : payload.split(",")) {
-      int colon = pair.indexOf(':');
-      if (colon <= 0) {
-        continue;
-      }
-      UUID id;
-      try {
-        id = UUID.fromString(pair.substring(0, colon));
-      } catch (IllegalArgumentException e) {
-        continue;
-      }
+    for (UUID id : JobEvents.finishedIds(payload)) {
       if (waiting.containsKey(id)) {
         scheduler.execute(() -> check(id));
       }

@@ -131,7 +131,9 @@ public final class InMemoryJobTracker implements JobTracker {
     int cleared = 0;
     for (TrackedJob job : jobs.values()) {
       boolean finished = job.status().isFinal();
-      boolean hasResult = job.result() != null;
+      // As documented (and as the Postgres tracker does): completed jobs keep their results,
+      // even a null one; failed and cancelled jobs have none to keep.
+      boolean hasResult = job.status() == JobStatus.COMPLETED;
       if (finished && (includeWithResults || !hasResult) && jobs.remove(job.id(), job)) {
         cleared++;
       }

@@ -3,6 +3,7 @@ package io.taskbroker.api.tracker;
 import io.taskbroker.api.ResultView;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.api.internal.Channels;
+import io.taskbroker.api.internal.JobEvents;
 import io.taskbroker.api.internal.PgNotifier;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobQuery;
@@ -149,17 +150,7 @@ public final class PostgresJobTracker implements JobTracker, AutoCloseable {
   }
 
   private void onEvents(String payload) {
-    for (String pair : payload.split(",")) {
-      int colon = pair.indexOf(':');
-      if (colon <= 0) {
-        continue;
-      }
-      UUID id;
-      try {
-        id = UUID.fromString(pair.substring(0, colon));
-      } catch (IllegalArgumentException e) {
-        continue;
-      }
+    for (UUID id : JobEvents.finishedIds(payload)) {
       Optional<TrackedJob> job;
       try {
         job = get(id);
