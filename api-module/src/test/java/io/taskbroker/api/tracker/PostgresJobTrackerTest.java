@@ -1,0 +1,99 @@
+package io.taskbroker.api.tracker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.taskbroker.api.TaskBrokerClient;
+import io.taskbroker.api.testing.FakeWorker;
+import io.taskbroker.api.testing.TestClients;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.testsupport.TestDatabase;
+import io.taskbroker.testsupport.WithPostgres;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/**
+ * The contract over {@code taskbroker.jobs}, with a {@link FakeWorker} moving the jobs. Each test
+ * has a queue of its own; the table is also emptied before each test, because running jobs and
+ * clearing finished ones look at every queue.
+ */
+@WithPostgres
+class PostgresJobTrackerTest extends JobTrackerContract {
+  private static TaskBrokerClient client;
+  private PostgresJobTracker tracker;
+  private FakeWorker worker;
+
+  @BeforeAll
+  static void connect(TestDatabase db) {
+    client = TestClients.connect(db);
+  }
+
+  @AfterAll
+  static void disconnect() {
+    client.close();
+  }
+
+  @BeforeEach
+  void createTracker(TestInfo test) {
+    client.database().jdbi().useHandle(handle -> handle.execute("TRUNCATE taskbroker.jobs"));
+    String queue = "tracker-" + test.getTestMethod().orElseThrow().getName();
+    tracker = new PostgresJobTracker(client, queue);
+    worker = new FakeWorker(client, "fake-" + queue);
+  }
+
+  @AfterEach
+  void closeTracker() {
+    tracker.close();
+  }
+
+  @Override
+  protected JobTracker tracker() {
+    return tracker;
+  }
+
+  @Override
+  protected void start(UUID id) {
+    worker.claim(id);
+  }
+
+  @Override
+  protected void complete(UUID id, JsonNode result) {
+    worker.complete(id, result);
+  }
+
+  @Override
+  protected void fail(UUID id, String error) {
+    worker.fail(id, error);
+  }
+
+  @Override
+  protected void stopCancelled(UUID id) {
+    assertThat(tracker.get(id).orElseThrow().status())
+        .as("a running job stays running until its worker stops it")
+        .isEqualTo(JobStatus.RUNNING);
+    worker.honourCancel(id);
+  }
+
+  @Test
+  void jobsArePluginPlusPayloadInTheSharedTable(TestDatabase db) {
+    UUID id = tracker.createJob("whisper", "/data/a.wav", "A.wav", Map.of("lang", "pt"));
+
+    var job = client.require(id);
+    assertThat(job.plugin()).isEqualTo("whisper");
+    assertThat(job.payload().get("file_path").asText()).isEqualTo("/data/a.wav");
+    assertThat(job.payload().get("file_name").asText()).isEqualTo("A.wav");
+    assertThat(job.metadata().get("lang").asText()).isEqualTo("pt");
+    assertThat(job.queue()).isEqualTo("tracker-jobsArePluginPlusPayloadInTheSharedTable");
+    // Another process sees the same job.
+    try (TaskBrokerClient other = TestClients.connect(db);
+        PostgresJobTracker otherTracker = new PostgresJobTracker(other)) {
+      assertThat(otherTracker.get(id).orElseThrow().fileName()).isEqualTo("A.wav");
+    }
+  }
+}

@@ -1,0 +1,177 @@
+package io.taskbroker.common;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskbroker.testsupport.PostgresServer;
+import io.taskbroker.testsupport.TestDatabase;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+
+/** Each test takes a fresh database of its own: migrating needs an empty one. */
+class MigrationsTest {
+  private static final Path MIGRATIONS = Path.of("..", "db", "migration");
+  private static final Pattern VERSIONED = Pattern.compile("V(\\d+)__.+\\.sql");
+
+  @Test
+  void concurrentMigrationsOnAFreshDatabaseApplyEachVersionOnce() throws Exception {
+    int threads = 4;
+    try (TestDatabase db = PostgresServer.get().createDatabase()) {
+      DataSource dataSource = db.dataSource();
+      ExecutorService pool = Executors.newFixedThreadPool(threads);
+      try {
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Integer>> results = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+          results.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    return Migrations.migrate(dataSource);
+                  }));
+        }
+        start.countDown();
+        int applied = 0;
+        for (Future<Integer> result : results) {
+          applied += result.get(60, TimeUnit.SECONDS);
+        }
+
+        assertThat(applied).isEqualTo(migrationFiles().size());
+      } finally {
+        pool.shutdownNow();
+      }
+      try (Connection connection = db.connect();
+          Statement statement = connection.createStatement();
+          ResultSet rows =
+              statement.executeQuery(
+                  "SELECT version, count(*) AS applied, bool_and(success) AS ok"
+                      + " FROM taskbroker.flyway_schema_history WHERE version IS NOT NULL"
+                      + " GROUP BY version ORDER BY version")) {
+        List<String> versions = new ArrayList<>();
+        while (rows.next()) {
+          assertThat(rows.getInt("applied")).as("version %s", rows.getString(1)).isEqualTo(1);
+          assertThat(rows.getBoolean("ok")).isTrue();
+          versions.add(rows.getString("version"));
+        }
+        assertThat(versions).hasSize(migrationFiles().size());
+      }
+      assertThat(Migrations.migrate(dataSource)).as("a current schema").isZero();
+      assertSubmitWorks(db);
+    }
+  }
+
+  @Test
+  void migrationFilesAppliedInOrderWithPlainSqlGiveTheSameSchemaAsFlyway() throws Exception {
+    try (TestDatabase byFlyway = PostgresServer.get().createDatabase();
+        TestDatabase byPsql = PostgresServer.get().createDatabase()) {
+      Migrations.migrate(byFlyway.dataSource());
+
+      // What `psql -f` does with each file, in version order: run the whole file as one script.
+      try (Connection connection = byPsql.connect();
+          Statement statement = connection.createStatement()) {
+        for (Path file : migrationFiles()) {
+          statement.execute(Files.readString(file, StandardCharsets.UTF_8));
+        }
+      }
+
+      assertSubmitWorks(byPsql);
+      assertThat(schemaFingerprint(byPsql)).isEqualTo(schemaFingerprint(byFlyway)).isNotEmpty();
+    }
+  }
+
+  private static List<Path> migrationFiles() throws IOException {
+    try (Stream<Path> files = Files.list(MIGRATIONS)) {
+      return files
+          .filter(file -> VERSIONED.matcher(file.getFileName().toString()).matches())
+          .sorted(Comparator.comparingLong(MigrationsTest::version))
+          .toList();
+    }
+  }
+
+  private static long version(Path file) {
+    Matcher matcher = VERSIONED.matcher(file.getFileName().toString());
+    if (!matcher.matches()) {
+      throw new IllegalArgumentException(file.toString());
+    }
+    return Long.parseLong(matcher.group(1));
+  }
+
+  private static void assertSubmitWorks(TestDatabase db) throws SQLException {
+    try (Connection connection = db.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute("SELECT taskbroker.submit('echo', '{\"x\": 1}')");
+      try (ResultSet rows =
+          statement.executeQuery("SELECT status FROM taskbroker.jobs WHERE plugin = 'echo'")) {
+        assertThat(rows.next()).isTrue();
+        assertThat(rows.getString(1)).isEqualTo("pending");
+      }
+    }
+  }
+
+  /** Every object of the schema with its definition, Flyway's own history table aside. */
+  private static List<String> schemaFingerprint(TestDatabase db) throws SQLException {
+    String sql =
+        """
+        SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+               || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+               || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+          FROM pg_attribute a
+          JOIN pg_class c ON c.oid = a.attrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE n.nspname = 'taskbroker' AND a.attnum > 0 AND NOT a.attisdropped
+           AND c.relname <> 'flyway_schema_history' AND c.relkind IN ('r', 'v')
+        UNION ALL
+        SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(co.oid)
+          FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace
+         WHERE n.nspname = 'taskbroker' AND conname NOT LIKE 'flyway%'
+        UNION ALL
+        SELECT 'index ' || indexdef FROM pg_indexes
+         WHERE schemaname = 'taskbroker' AND tablename <> 'flyway_schema_history'
+        UNION ALL
+        SELECT 'function ' || p.proname || ' ' || md5(pg_get_functiondef(p.oid))
+          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = 'taskbroker'
+        UNION ALL
+        SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(t.oid)
+          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'taskbroker' AND NOT t.tgisinternal
+        UNION ALL
+        SELECT 'view ' || viewname || ' ' || md5(definition) FROM pg_views
+         WHERE schemaname = 'taskbroker'
+        UNION ALL
+        SELECT 'options ' || c.relname || ' ' || array_to_string(c.reloptions, ',')
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'taskbroker' AND c.reloptions IS NOT NULL
+        ORDER BY 1
+        """;
+    List<String> lines = new ArrayList<>();
+    try (Connection connection = db.connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(sql)) {
+      while (rows.next()) {
+        lines.add(rows.getString(1));
+      }
+    }
+    return lines;
+  }
+}
