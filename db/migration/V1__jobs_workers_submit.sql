@@ -6,6 +6,14 @@
 
 CREATE SCHEMA IF NOT EXISTS taskbroker;
 
+-- Which migrations this schema has, whoever applied them (Flyway, or psql -f by hand). Every
+-- migration file ends by inserting its version, so the code can adopt a hand-made schema: it
+-- tells Flyway to baseline at the highest version found here.
+CREATE TABLE taskbroker.applied_migrations (
+    version    integer     PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- One row per job. A retry is not a state: the job goes back to 'pending' with a later run_at
 -- and one more entry in `errors`. A delayed job is 'pending' with a future run_at.
 CREATE TABLE taskbroker.jobs (
@@ -286,3 +294,5 @@ SELECT date_trunc('minute', j.completed_at) AS minute,
   FROM taskbroker.jobs j
  WHERE j.completed_at > now() - interval '1 hour'
  GROUP BY 1, 2;
+
+INSERT INTO taskbroker.applied_migrations (version) VALUES (1);

@@ -171,6 +171,11 @@ public final class TaskBrokerClient implements AutoCloseable {
     return jobs.prune(olderThan, statuses);
   }
 
+  /** Deletes finished jobs of one queue (of these statuses, older than {@code olderThan}). */
+  public long prune(Duration olderThan, Set<JobStatus> statuses, String queue) {
+    return jobs.prune(olderThan, statuses, queue);
+  }
+
   // ---- await ----
 
   /**

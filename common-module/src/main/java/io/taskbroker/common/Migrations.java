@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,16 +38,23 @@ public final class Migrations {
         statement.execute();
       }
       try {
-        MigrateResult result =
+        var flyway =
             Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:db/migration")
                 .schemas(SCHEMA)
                 .createSchemas(true)
                 .table("flyway_schema_history")
-                .loggers("slf4j")
-                .load()
-                .migrate();
+                .loggers("slf4j");
+        Integer handApplied = handAppliedVersion(lock);
+        if (handApplied != null) {
+          LOG.info(
+              "Schema {} was created without Flyway (psql -f?) up to version {}; adopting it",
+              SCHEMA,
+              handApplied);
+          flyway.baselineOnMigrate(true).baselineVersion(Integer.toString(handApplied));
+        }
+        MigrateResult result = flyway.load().migrate();
         if (result.migrationsExecuted > 0) {
           LOG.info(
               "Applied {} migration(s); schema {} is now at version {}",
@@ -64,6 +72,41 @@ public final class Migrations {
     } catch (SQLException e) {
       throw new DatabaseException(
           "cannot migrate schema " + SCHEMA + ": " + e.getMessage(), e.getSQLState(), e);
+    } catch (FlywayException e) {
+      throw new DatabaseException(
+          "cannot migrate schema " + SCHEMA + ": " + e.getMessage(), SqlStates.of(e), e);
+    }
+  }
+
+  /**
+   * The highest version recorded in {@code applied_migrations} when the schema exists but Flyway's
+   * history does not (the migrations were applied by hand); otherwise null.
+   */
+  private static Integer handAppliedVersion(Connection connection) throws SQLException {
+    String sql =
+        "SELECT (SELECT max(version) FROM taskbroker.applied_migrations)"
+            + " WHERE to_regclass('taskbroker.applied_migrations') IS NOT NULL"
+            + "   AND to_regclass('taskbroker.flyway_schema_history') IS NULL";
+    if (!tableExists(connection, "taskbroker.applied_migrations")) {
+      return null;
+    }
+    try (PreparedStatement statement = connection.prepareStatement(sql);
+        var rows = statement.executeQuery()) {
+      if (rows.next()) {
+        int version = rows.getInt(1);
+        return rows.wasNull() ? null : version;
+      }
+      return null;
+    }
+  }
+
+  private static boolean tableExists(Connection connection, String name) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      statement.setString(1, name);
+      try (var rows = statement.executeQuery()) {
+        return rows.next() && rows.getBoolean(1);
+      }
     }
   }
 }

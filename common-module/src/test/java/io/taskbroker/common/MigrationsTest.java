@@ -97,6 +97,33 @@ class MigrationsTest {
     }
   }
 
+  @Test
+  void schemaAppliedByHandIsAdoptedByFlywayWithoutReapplyingAnything() throws Exception {
+    try (TestDatabase db = PostgresServer.get().createDatabase()) {
+      try (Connection connection = db.connect();
+          Statement statement = connection.createStatement()) {
+        for (Path file : migrationFiles()) {
+          statement.execute(Files.readString(file, StandardCharsets.UTF_8));
+        }
+      }
+
+      assertThat(Migrations.migrate(db.dataSource())).isZero();
+      assertThat(Migrations.migrate(db.dataSource())).isZero();
+
+      try (Connection connection = db.connect();
+          Statement statement = connection.createStatement();
+          var rows =
+              statement.executeQuery(
+                  "SELECT max(version::int) FROM taskbroker.flyway_schema_history"
+                      + " WHERE type = 'BASELINE'")) {
+        rows.next();
+        assertThat(rows.getLong(1))
+            .isEqualTo(version(migrationFiles().get(migrationFiles().size() - 1)));
+      }
+      assertSubmitWorks(db);
+    }
+  }
+
   private static List<Path> migrationFiles() throws IOException {
     try (Stream<Path> files = Files.list(MIGRATIONS)) {
       return files

@@ -87,6 +87,7 @@ public final class PostgresJobTracker implements JobTracker, AutoCloseable {
           client.list(
               JobQuery.builder()
                   .status(JobStatus.RUNNING)
+                  .queue(queue)
                   .limit(JobQuery.MAX_LIMIT)
                   .afterId(after)
                   .build());
@@ -116,7 +117,7 @@ public final class PostgresJobTracker implements JobTracker, AutoCloseable {
         includeWithResults
             ? EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
             : EnumSet.of(JobStatus.FAILED, JobStatus.CANCELLED);
-    return Math.toIntExact(client.prune(Duration.ZERO, statuses));
+    return Math.toIntExact(client.prune(Duration.ZERO, statuses, queue));
   }
 
   @Override

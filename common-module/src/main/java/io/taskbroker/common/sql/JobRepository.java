@@ -187,6 +187,15 @@ public final class JobRepository {
    * @return how many jobs were deleted
    */
   public long prune(Duration olderThan, Set<JobStatus> statuses) {
+    return prune(olderThan, statuses, null);
+  }
+
+  /**
+   * Like {@link #prune(Duration, Set)}, limited to one queue.
+   *
+   * @param queue the queue to prune, or null for every queue
+   */
+  public long prune(Duration olderThan, Set<JobStatus> statuses, String queue) {
     EnumSet<JobStatus> finals = EnumSet.noneOf(JobStatus.class);
     for (JobStatus status : statuses) {
       if (!status.isFinal()) {
@@ -208,6 +217,7 @@ public final class JobRepository {
                       .createUpdate(PRUNE_JOBS)
                       .bind("older_than_ms", olderThan.toMillis())
                       .bindArray("statuses", String.class, names)
+                      .bind("queue", queue)
                       .bind("batch_size", PRUNE_BATCH)
                       .execute());
       total += deleted;

@@ -3,6 +3,7 @@ WITH doomed AS (
     SELECT id FROM taskbroker.jobs
      WHERE completed_at < now() - :older_than_ms * interval '1 millisecond'
        AND status = ANY (CAST(:statuses AS text[]))
+       AND (CAST(:queue AS text) IS NULL OR queue = :queue)
      LIMIT :batch_size
      FOR UPDATE SKIP LOCKED)
 DELETE FROM taskbroker.jobs j USING doomed WHERE j.id = doomed.id
