@@ -1,7 +1,9 @@
 package io.taskbroker.worker.plugins;
 
+import java.io.IOException;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.util.Enumeration;
 
 /**
  * Loads a plugin's classes from its own jars first (child-first), so its libraries do not clash
@@ -53,8 +55,18 @@ final class PluginClassLoader extends URLClassLoader {
 
   @Override
   public URL getResource(String name) {
-    // Service files and resources from the plugin's own jars first.
+    // Resources from the plugin's own jars first.
     URL own = findResource(name);
     return own != null ? own : super.getResource(name);
+  }
+
+  @Override
+  public Enumeration<URL> getResources(String name) throws IOException {
+    // Service files only from the plugin's own jars: through the parent, every plugin jar
+    // would also list the worker's own plugins (and --no-examples would not hold).
+    if (name.startsWith("META-INF/services/")) {
+      return findResources(name);
+    }
+    return super.getResources(name);
   }
 }
