@@ -44,8 +44,25 @@ public final class Json {
     try {
       return MAPPER.readTree(text);
     } catch (JsonProcessingException e) {
-      throw new InvalidJobException("not valid JSON: " + e.getOriginalMessage(), e);
+      throw new InvalidJobException("not valid JSON: " + describe(e), e);
     }
+  }
+
+  /** Jackson's reason without its source dump, plus where in the text it went wrong. */
+  private static String describe(JsonProcessingException e) {
+    String reason = e.getOriginalMessage();
+    int cut = reason.indexOf(" (start marker at");
+    if (cut < 0) {
+      cut = reason.indexOf("\n at [Source");
+    }
+    if (cut >= 0) {
+      reason = reason.substring(0, cut);
+    }
+    var location = e.getLocation();
+    if (location != null && location.getLineNr() > 0) {
+      reason += " (line " + location.getLineNr() + ", column " + location.getColumnNr() + ")";
+    }
+    return reason;
   }
 
   /**
