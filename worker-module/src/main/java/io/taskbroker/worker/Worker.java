@@ -21,8 +21,10 @@ import io.taskbroker.worker.registration.Registration;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,12 +52,14 @@ public final class Worker implements AutoCloseable {
   private final Rescuer rescuer;
   private final Pruner pruner;
   private final WorkerNotifications notifications;
+  private final Duration listenTimeout;
   private final Object lifecycle = new Object();
   private ShutdownReport shutdownReport;
 
   private Worker(Database database, WorkerConfig config, PluginRegistry plugins) {
     this.config = config;
     this.repository = new WorkerRepository(database.jdbi());
+    this.listenTimeout = database.config().connectTimeout();
     String id = config.workerId();
     this.completer =
         new Completer(
@@ -143,6 +147,14 @@ public final class Worker implements AutoCloseable {
     if (pruner != null) {
       pruner.start();
     }
+    // The producers' first claim must come after LISTEN is up: a job submitted between that
+    // claim and the LISTEN would otherwise wait for the next poll.
+    if (!notifications.awaitListening(listenTimeout)) {
+      LOG.warn(
+          "Worker {}: LISTEN is not up after {}; new jobs are found by polling until it is",
+          config.workerId(),
+          listenTimeout);
+    }
     producers.values().forEach(Producer::start);
     LOG.info(
         "Worker {} started: queues {}, lease {}, poll every {}",
@@ -158,6 +170,14 @@ public final class Worker implements AutoCloseable {
 
   public WorkerConfig config() {
     return config;
+  }
+
+  /**
+   * Whether the LISTEN connection is up, so a new job wakes a producer at once rather than at the
+   * next poll. It connects in the background after {@link #start}.
+   */
+  public boolean isListening() {
+    return notifications.isConnected();
   }
 
   /** Jobs this worker holds now (running, or finished with the outcome not yet written). */
@@ -244,9 +264,12 @@ public final class Worker implements AutoCloseable {
         }
       }
       // Outcomes already decided are written before the hand-back, which only touches rows
-      // still running under this worker.
-      completer.stop(Duration.ofSeconds(10));
-      List<UUID> handedBack = List.of();
+      // still running under this worker. Those the completer cannot write (the database is
+      // away) are still running in the table, as the abandoned ones are.
+      List<UUID> unwritten = new ArrayList<>(completer.stop(Duration.ofSeconds(10)));
+      // Still held after the completer stopped: an outcome it neither wrote nor gave up in time.
+      active.snapshot().forEach(job -> unwritten.add(job.id()));
+      List<UUID> handedBack = null;
       try {
         handedBack = repository.handBack(id());
       } catch (RuntimeException e) {
@@ -266,16 +289,31 @@ public final class Worker implements AutoCloseable {
       notifications.stop();
       executor.stop();
       registration.deregister();
-      if (!handedBack.isEmpty()) {
+      List<UUID> left;
+      if (handedBack != null) {
+        left = handedBack.isEmpty() ? abandoned : handedBack;
+      } else {
+        Set<UUID> stranded = new LinkedHashSet<>(abandoned);
+        stranded.addAll(unwritten);
+        left = List.copyOf(stranded);
+      }
+      if (handedBack != null && !handedBack.isEmpty()) {
         LOG.warn(
             "Worker {} stopped; {} unfinished job(s) handed back to pending for another worker: {}",
             id(),
             handedBack.size(),
             handedBack);
+      } else if (!left.isEmpty()) {
+        LOG.warn(
+            "Worker {} stopped; {} unfinished job(s) could not be handed back and return to"
+                + " pending when their lease expires: {}",
+            id(),
+            left.size(),
+            left);
       } else {
         LOG.info("Worker {} stopped; every running job finished", id());
       }
-      shutdownReport = new ShutdownReport(handedBack.isEmpty() ? abandoned : handedBack);
+      shutdownReport = new ShutdownReport(left);
       return shutdownReport;
     }
   }

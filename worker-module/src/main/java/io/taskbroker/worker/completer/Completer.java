@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +54,8 @@ public final class Completer implements OutcomeSink {
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong abandoned = new AtomicLong();
+  // Jobs whose outcome was given up once stop() had begun: still running in the table.
+  private final List<UUID> givenUpWhileStopping = new CopyOnWriteArrayList<>();
   private final Object lifecycle = new Object();
   private volatile boolean running;
   private volatile long stopDeadlineNanos = Long.MAX_VALUE;
@@ -112,12 +115,14 @@ public final class Completer implements OutcomeSink {
   /**
    * Writes what is queued, then stops. Waits at most {@code timeout} (retries against a database
    * that is away end then, and those outcomes are given up).
+   *
+   * @return the jobs whose outcome was given up while stopping: still running in the table
    */
-  public void stop(Duration timeout) {
+  public List<UUID> stop(Duration timeout) {
     Thread toJoin;
     synchronized (lifecycle) {
       if (!running) {
-        return;
+        return List.copyOf(givenUpWhileStopping);
       }
       stopDeadlineNanos = System.nanoTime() + timeout.toNanos();
       running = false;
@@ -128,12 +133,17 @@ public final class Completer implements OutcomeSink {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    return List.copyOf(givenUpWhileStopping);
   }
 
   private void run() {
     // Drains the queue even after stop() until the deadline: an outcome in memory is a job
     // someone would otherwise run again.
     while (running || !queue.isEmpty()) {
+      if (pastStopDeadline()) {
+        // Out of time: what is left is given up below, not tried once more each.
+        break;
+      }
       try {
         Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
@@ -175,7 +185,7 @@ public final class Completer implements OutcomeSink {
         failures++;
         long elapsed = System.nanoTime() - started;
         boolean pastLimit = elapsed > retryLimit.toNanos();
-        boolean pastStop = !running && System.nanoTime() > stopDeadlineNanos;
+        boolean pastStop = pastStopDeadline();
         if (pastLimit || pastStop) {
           giveUp(batch, "the database stayed unreachable: " + e.getMessage());
           return;
@@ -188,8 +198,24 @@ public final class Completer implements OutcomeSink {
               e.getMessage(),
               retryLimit);
         }
-        sleepQuietly(wait + ThreadLocalRandom.current().nextLong(wait / 4 + 1));
+        pauseUnlessStopped(wait + ThreadLocalRandom.current().nextLong(wait / 4 + 1));
       }
+    }
+  }
+
+  private boolean pastStopDeadline() {
+    return !running && System.nanoTime() > stopDeadlineNanos;
+  }
+
+  /** Sleeps between retries, but wakes by the stop deadline so stop() is not overrun. */
+  private void pauseUnlessStopped(long millis) {
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    while (!pastStopDeadline()) {
+      long left = until - System.nanoTime();
+      if (left <= 0) {
+        return;
+      }
+      sleepQuietly(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 50));
     }
   }
 
@@ -270,6 +296,9 @@ public final class Completer implements OutcomeSink {
       return;
     }
     abandoned.addAndGet(batch.size());
+    if (!running) {
+      batch.forEach(pending -> givenUpWhileStopping.add(pending.job().id()));
+    }
     LOG.error(
         "Completer: giving up on {} outcome(s) ({}); their jobs return to another worker when the"
             + " lease expires: {}",
@@ -306,14 +335,22 @@ public final class Completer implements OutcomeSink {
             attempt,
             JobStatus.PENDING,
             null,
-            failed.error(),
+            printable(failed.error()),
             entry,
             null,
             backoff.delayAfter(attempt),
             false);
       }
       return new OutcomeWrite(
-          job.id(), attempt, JobStatus.FAILED, null, failed.error(), entry, null, null, false);
+          job.id(),
+          attempt,
+          JobStatus.FAILED,
+          null,
+          printable(failed.error()),
+          entry,
+          null,
+          null,
+          false);
     }
     if (outcome instanceof Outcome.Retry retry) {
       ObjectNode entry = errorEntry(running, "retry", retry.error(), null);
@@ -323,14 +360,22 @@ public final class Completer implements OutcomeSink {
             attempt,
             JobStatus.PENDING,
             null,
-            retry.error(),
+            printable(retry.error()),
             entry,
             retry.at(),
             retry.after(),
             false);
       }
       return new OutcomeWrite(
-          job.id(), attempt, JobStatus.FAILED, null, retry.error(), entry, null, null, false);
+          job.id(),
+          attempt,
+          JobStatus.FAILED,
+          null,
+          printable(retry.error()),
+          entry,
+          null,
+          null,
+          false);
     }
     if (outcome instanceof Outcome.Snooze snooze) {
       return new OutcomeWrite(
@@ -338,7 +383,15 @@ public final class Completer implements OutcomeSink {
     }
     Outcome.Cancelled cancelled = (Outcome.Cancelled) outcome;
     return new OutcomeWrite(
-        job.id(), attempt, JobStatus.CANCELLED, null, cancelled.reason(), null, null, null, false);
+        job.id(),
+        attempt,
+        JobStatus.CANCELLED,
+        null,
+        printable(cancelled.reason()),
+        null,
+        null,
+        null,
+        false);
   }
 
   private ObjectNode errorEntry(RunningJob running, String kind, String error, String trace) {
@@ -347,11 +400,16 @@ public final class Completer implements OutcomeSink {
     entry.put("at", clock.instant().toString());
     entry.put("worker_id", workerId);
     entry.put("kind", kind);
-    entry.put("error", error);
+    entry.put("error", printable(error));
     if (trace != null) {
-      entry.put("trace", trace);
+      entry.put("trace", printable(trace));
     }
     return entry;
+  }
+
+  /** PostgreSQL text cannot hold NUL; an error message that has one must still be recorded. */
+  private static String printable(String text) {
+    return text == null || text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
   }
 
   private static void sleepQuietly(long millis) {

@@ -21,7 +21,10 @@ public final class RunningJob {
   private final AtomicBoolean decided = new AtomicBoolean();
   private final AtomicReference<String> cancelReason = new AtomicReference<>();
   private final AtomicReference<Progress> progress = new AtomicReference<>();
-  private volatile Thread thread;
+  // Guards thread: an interrupt is delivered only while the plugin thread still runs this job,
+  // never after detach(), when the pooled thread may already be running the next job.
+  private final Object threadLock = new Object();
+  private Thread thread;
   private volatile boolean cancelledByRequest;
 
   /** The latest progress a plugin reported that the heartbeat has not yet written. */
@@ -58,11 +61,15 @@ public final class RunningJob {
   }
 
   void attach(Thread runner) {
-    this.thread = runner;
+    synchronized (threadLock) {
+      this.thread = runner;
+    }
   }
 
   void detach() {
-    this.thread = null;
+    synchronized (threadLock) {
+      this.thread = null;
+    }
   }
 
   /**
@@ -77,9 +84,10 @@ public final class RunningJob {
       cancelledByRequest = true;
     }
     cancelReason.compareAndSet(null, reason);
-    Thread current = thread;
-    if (current != null) {
-      current.interrupt();
+    synchronized (threadLock) {
+      if (thread != null) {
+        thread.interrupt();
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import io.taskbroker.api.internal.PgNotifier;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.Json;
 import io.taskbroker.worker.producer.Producer;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -60,6 +61,14 @@ public final class WorkerNotifications {
 
   public void stop() {
     notifier.stop();
+  }
+
+  /**
+   * Waits until LISTEN is up for the first time, so a job submitted after this returns wakes a
+   * producer. Returns whether it is up by then.
+   */
+  public boolean awaitListening(Duration timeout) {
+    return notifier.awaitListening(timeout);
   }
 
   public boolean isConnected() {
