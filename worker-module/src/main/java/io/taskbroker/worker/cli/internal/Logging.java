@@ -13,12 +13,22 @@ public final class Logging {
     return verbose;
   }
 
+  private static Level configuredLevel;
+
   /** Verbose: taskbroker logs at DEBUG and errors come with their stack traces. */
   public static void setVerbose(boolean on) {
-    verbose = on;
     // Only when Logback is the binding (it is in the jar); a host application may bring another.
     if (LoggerFactory.getLogger("io.taskbroker") instanceof ch.qos.logback.classic.Logger logger) {
-      logger.setLevel(on ? Level.DEBUG : null);
+      synchronized (Logging.class) {
+        if (on && !verbose) {
+          configuredLevel = logger.getLevel();
+          logger.setLevel(Level.DEBUG);
+        } else if (!on && verbose) {
+          // Back to what the configuration said, not to "inherit": a test JVM may have set it.
+          logger.setLevel(configuredLevel);
+        }
+      }
     }
+    verbose = on;
   }
 }
