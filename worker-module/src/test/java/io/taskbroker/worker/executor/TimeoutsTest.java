@@ -1,0 +1,121 @@
+package io.taskbroker.worker.executor;
+
+import static io.taskbroker.worker.testing.JobFactory.job;
+import static io.taskbroker.worker.testing.Waits.within;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskbroker.common.Job;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Json;
+import io.taskbroker.worker.Worker;
+import io.taskbroker.worker.testing.Gate;
+import io.taskbroker.worker.testing.LogCapture;
+import io.taskbroker.worker.testing.TestPlugin;
+import io.taskbroker.worker.testing.WorkerDatabaseTest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Past its timeout an attempt is interrupted and fails, and never holds its slot (issue 4). */
+class TimeoutsTest extends WorkerDatabaseTest {
+  private static final Duration SHORT = Duration.ofMillis(300);
+
+  /** Waits at a gate that never opens; counts the interrupts that end the wait. */
+  private static TestPlugin waitingForInterrupt(String name, AtomicInteger interrupts) {
+    Gate never = new Gate();
+    return TestPlugin.named(
+        name,
+        context -> {
+          try {
+            never.pass();
+          } catch (InterruptedException e) {
+            interrupts.incrementAndGet();
+            throw e;
+          }
+          return null;
+        });
+  }
+
+  private static void assertTimedOutOnce(UUID id, Duration timeout) {
+    Job row = jobs.get(id);
+    assertThat(row.status()).isEqualTo(JobStatus.FAILED);
+    assertThat(row.attempt()).isEqualTo(1);
+    assertThat(row.errors()).hasSize(1);
+    assertThat(row.errors().get(0).path("kind").asText()).isEqualTo("timeout");
+    assertThat(row.error()).isEqualTo("timed out after " + timeout);
+  }
+
+  @Test
+  void aJobsOwnTimeoutInterruptsThePluginAndFailsTheAttempt() {
+    AtomicInteger interrupts = new AtomicInteger();
+    // The plugin allows a minute; the job's own 300ms wins.
+    TestPlugin plugin =
+        waitingForInterrupt("slow-job", interrupts).withTimeout(Duration.ofMinutes(1));
+    UUID id = jobs.insert(job("job-timeout", "slow-job").timeout(SHORT).maxAttempts(1));
+    workers.start("job-timeout", 1, plugin);
+
+    within(10).until(() -> jobs.status(id) == JobStatus.FAILED);
+
+    assertTimedOutOnce(id, SHORT);
+    within(5).until(() -> interrupts.get() == 1);
+    assertThat(plugin.executions(id)).isEqualTo(1);
+  }
+
+  @Test
+  void aPluginsTimeoutAppliesWhenTheJobSetsNoneAndTheJobIsRetried() {
+    AtomicInteger interrupts = new AtomicInteger();
+    TestPlugin plugin = waitingForInterrupt("slow-plugin", interrupts).withTimeout(SHORT);
+    UUID id = jobs.insert(job("plugin-timeout", "slow-plugin").maxAttempts(2));
+    workers.start("plugin-timeout", 1, plugin);
+
+    within(10).until(() -> jobs.status(id) == JobStatus.FAILED);
+
+    Job row = jobs.get(id);
+    assertThat(row.attempt()).isEqualTo(2);
+    assertThat(row.errors()).hasSize(2);
+    assertThat(row.errors())
+        .allSatisfy(e -> assertThat(e.path("kind").asText()).isEqualTo("timeout"));
+    assertThat(plugin.executions(id)).isEqualTo(2);
+    within(5).until(() -> interrupts.get() == 2);
+  }
+
+  @Test
+  void aPluginIgnoringInterruptionDoesNotHoldItsSlotAndItsFateIsRecordedOnce() {
+    Gate release = new Gate();
+    TestPlugin plugin =
+        TestPlugin.named(
+            "stubborn",
+            context -> {
+              if (context.payload().path("stuck").asBoolean()) {
+                release.passIgnoringInterrupts();
+                return Json.object().put("late", true);
+              }
+              return TestPlugin.okResult(context);
+            });
+    UUID stuck =
+        jobs.insert(
+            job("stubborn", "stubborn")
+                .payload(Map.of("stuck", true))
+                .timeout(SHORT)
+                .maxAttempts(1));
+    try (LogCapture executorLog = LogCapture.of(JobExecutor.class)) {
+      Worker worker = workers.start("stubborn", 1, plugin);
+      within(10).until(() -> plugin.running() == 1);
+      UUID next = jobs.insert("stubborn", "stubborn");
+
+      // Concurrency 1, and the stuck plugin thread is still inside: yet the next job runs.
+      within(10).until(() -> jobs.status(next) == JobStatus.COMPLETED);
+      assertThat(plugin.running()).as("the stuck plugin still runs").isEqualTo(1);
+      assertTimedOutOnce(stuck, SHORT);
+      assertThat(worker.runningCount()).isZero();
+
+      release.open();
+      within(5).until(() -> executorLog.contains("its late result is dropped"));
+    }
+    assertTimedOutOnce(stuck, SHORT);
+    assertThat(jobs.get(stuck).result()).isNull();
+    assertThat(plugin.executions(stuck)).isEqualTo(1);
+  }
+}
