@@ -20,4 +20,9 @@ public final class DatabaseException extends TaskBrokerException {
   public boolean isConnectionLoss() {
     return SqlStates.isConnectionLoss(sqlState);
   }
+
+  /** A lost race (deadlock, serialization failure): the same statement may simply be retried. */
+  public boolean isTransient() {
+    return SqlStates.isTransient(sqlState);
+  }
 }

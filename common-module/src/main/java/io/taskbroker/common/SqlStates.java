@@ -10,6 +10,8 @@ public final class SqlStates {
   public static final String INVALID_TEXT_REPRESENTATION = "22P02";
   public static final String NUMERIC_VALUE_OUT_OF_RANGE = "22003";
   public static final String INVALID_JSON_TEXT = "22032";
+  public static final String DEADLOCK_DETECTED = "40P01";
+  public static final String SERIALIZATION_FAILURE = "40001";
 
   private SqlStates() {}
 
@@ -27,6 +29,11 @@ public final class SqlStates {
         || sqlState.equals("57P02")
         || sqlState.equals("57P03")
         || sqlState.equals("53300");
+  }
+
+  /** Whether the statement lost a race (deadlock, serialization) and may simply be run again. */
+  public static boolean isTransient(String sqlState) {
+    return DEADLOCK_DETECTED.equals(sqlState) || SERIALIZATION_FAILURE.equals(sqlState);
   }
 
   /** Walks the cause chain for the first SQLException and returns its state, or null. */

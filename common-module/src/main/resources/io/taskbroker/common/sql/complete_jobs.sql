@@ -17,6 +17,9 @@ decided AS (
       FROM outcome o
       JOIN taskbroker.jobs j ON j.id = o.id
      WHERE j.status = 'running' AND j.worker_id = :worker_id AND j.attempt = o.attempt
+     -- Rows are locked in id order, as the heartbeat and the hand-back lock them: the same
+     -- worker's statements then queue behind each other instead of deadlocking.
+     ORDER BY j.id
        FOR UPDATE OF j)
 UPDATE taskbroker.jobs j
    SET status = d.new_status,

@@ -1,6 +1,13 @@
 -- On shutdown: every job still running under this worker goes back to 'pending' without
 -- spending an attempt (the job did not fail; we stopped), or to 'cancelled' if a cancel was
--- requested, so another worker takes it at once.
+-- requested, so another worker takes it at once. Locks in id order, like the completer and
+-- the heartbeat.
+WITH mine AS (
+    SELECT id
+      FROM taskbroker.jobs
+     WHERE status = 'running' AND worker_id = :worker_id
+     ORDER BY id
+       FOR UPDATE)
 UPDATE taskbroker.jobs j
    SET status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'pending' END,
        completed_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN now() END,
@@ -8,5 +15,6 @@ UPDATE taskbroker.jobs j
                       ELSE j.attempt - 1 END,
        run_at = now(),
        lease_expires_at = NULL
- WHERE j.status = 'running' AND j.worker_id = :worker_id
+  FROM mine
+ WHERE j.id = mine.id AND j.status = 'running' AND j.worker_id = :worker_id
 RETURNING j.id

@@ -21,7 +21,9 @@ decided AS (
 UPDATE taskbroker.jobs j
    SET status = d.new_status,
        completed_at = CASE WHEN d.new_status = 'pending' THEN NULL ELSE now() END,
-       run_at = CASE WHEN d.new_status = 'pending'
+       -- A job lost for the first time keeps its place in the queue (it did nothing wrong);
+       -- one lost again backs off, so a job that kills its workers cannot hog them.
+       run_at = CASE WHEN d.new_status = 'pending' AND j.attempt > 1
                      THEN now() + least(j.attempt - 1, 60) * interval '1 second'
                      ELSE j.run_at END,
        error = CASE WHEN d.new_status = 'cancelled' THEN j.error ELSE d.message END,

@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
 public final class Completer implements OutcomeSink {
   private static final Logger LOG = LoggerFactory.getLogger(Completer.class);
   private static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
+  private static final int MAX_TRANSIENT_RETRIES = 3;
 
   private record Pending(RunningJob job, OutcomeWrite write) {}
 
@@ -169,6 +170,7 @@ public final class Completer implements OutcomeSink {
   private void writeWithRetry(List<Pending> batch) {
     long started = System.nanoTime();
     int failures = 0;
+    int transientRetries = 0;
     while (true) {
       try {
         write(batch);
@@ -178,6 +180,11 @@ public final class Completer implements OutcomeSink {
         }
         return;
       } catch (DatabaseException e) {
+        if (e.isTransient() && transientRetries++ < MAX_TRANSIENT_RETRIES) {
+          // Lost a race with another statement on the same rows: run it again as it is.
+          LOG.debug("Completer: {}; writing the batch again", e.getMessage());
+          continue;
+        }
         if (!e.isConnectionLoss()) {
           writeOneByOne(batch, e);
           return;
