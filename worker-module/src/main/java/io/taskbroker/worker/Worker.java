@@ -34,9 +34,10 @@ import org.slf4j.LoggerFactory;
  * the heartbeater, the rescuer, the pruner and the LISTEN connection, and runs them until {@link
  * #shutdown(Duration)}.
  *
- * <p>Lifecycle of a job here: a producer claims it (one slot) → the executor runs it → the
- * completer writes its outcome, fenced → the slot is freed. The heartbeater extends its lease
- * meanwhile. Thread-safe; shutdown is idempotent.
+ * <p>Lifecycle of a job here: a producer claims it (one slot) → the executor runs it → its outcome
+ * goes to the completer and the slot is freed → the completer writes the outcome, fenced, and the
+ * job leaves the worker. The heartbeater extends its lease meanwhile. Thread-safe; shutdown is
+ * idempotent.
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -47,6 +48,7 @@ public final class Worker implements AutoCloseable {
   private final Map<String, Producer> producers = new LinkedHashMap<>();
   private final JobExecutor executor;
   private final Completer completer;
+  private final int maxUnwritten;
   private final Heartbeater heartbeater;
   private final Registration registration;
   private final Rescuer rescuer;
@@ -70,7 +72,8 @@ public final class Worker implements AutoCloseable {
             config.completerRetryLimit(),
             this::release,
             config.clock());
-    this.executor = new JobExecutor(plugins, completer, config.defaultTimeout());
+    this.executor = new JobExecutor(plugins, this::handOver, config.defaultTimeout());
+    this.maxUnwritten = 2 * config.totalConcurrency();
     for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
       String name = queue.getKey();
       producers.put(
@@ -204,11 +207,31 @@ public final class Worker implements AutoCloseable {
     executor.start(running);
   }
 
+  /**
+   * An outcome is decided: the completer writes it; meanwhile the job stays held (its lease is
+   * still extended), but its slot is freed at once so the next claim overlaps this write instead of
+   * waiting for it. Only while the completer keeps up: with too many outcomes unwritten (the
+   * database is slow or away), slots are freed when written, and claiming stops.
+   */
+  private void handOver(RunningJob job, io.taskbroker.worker.executor.Outcome outcome) {
+    completer.accept(job, outcome);
+    if (completer.backlog() < maxUnwritten) {
+      freeSlot(job);
+    }
+  }
+
+  /** The job has left the worker: outcome written, rejected or given up, or the job lost. */
   private void release(RunningJob job) {
     active.remove(job);
-    Producer producer = producers.get(job.producerQueue());
-    if (producer != null) {
-      producer.release();
+    freeSlot(job);
+  }
+
+  private void freeSlot(RunningJob job) {
+    if (job.freeSlot()) {
+      Producer producer = producers.get(job.producerQueue());
+      if (producer != null) {
+        producer.release();
+      }
     }
   }
 

@@ -19,6 +19,7 @@ public final class RunningJob {
   private final Job job;
   private final String producerQueue;
   private final AtomicBoolean decided = new AtomicBoolean();
+  private final AtomicBoolean slotFreed = new AtomicBoolean();
   private final AtomicReference<String> cancelReason = new AtomicReference<>();
   private final AtomicReference<Progress> progress = new AtomicReference<>();
   // Guards thread: an interrupt is delivered only while the plugin thread still runs this job,
@@ -58,6 +59,14 @@ public final class RunningJob {
 
   public boolean isDecided() {
     return decided.get();
+  }
+
+  /**
+   * Claims the right to free this job's producer slot; true for exactly one caller. The slot may be
+   * freed before the job leaves the worker (its outcome is decided but not yet written).
+   */
+  public boolean freeSlot() {
+    return slotFreed.compareAndSet(false, true);
   }
 
   void attach(Thread runner) {
