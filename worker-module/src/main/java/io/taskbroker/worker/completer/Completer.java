@@ -11,6 +11,7 @@ import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.OutcomeSink;
 import io.taskbroker.worker.executor.RunningJob;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -336,53 +337,14 @@ public final class Completer implements OutcomeSink {
     }
     if (outcome instanceof Outcome.Failed failed) {
       ObjectNode entry = errorEntry(running, failed.kind(), failed.error(), failed.trace());
-      if (failed.retryable() && attemptsLeft) {
-        return new OutcomeWrite(
-            job.id(),
-            attempt,
-            JobStatus.PENDING,
-            null,
-            printable(failed.error()),
-            entry,
-            null,
-            backoff.delayAfter(attempt),
-            false);
-      }
-      return new OutcomeWrite(
-          job.id(),
-          attempt,
-          JobStatus.FAILED,
-          null,
-          printable(failed.error()),
-          entry,
-          null,
-          null,
-          false);
+      boolean retry = failed.retryable() && attemptsLeft;
+      return failedAttempt(
+          job.id(), attempt, retry, failed.error(), entry, null, backoff.delayAfter(attempt));
     }
     if (outcome instanceof Outcome.Retry retry) {
       ObjectNode entry = errorEntry(running, "retry", retry.error(), null);
-      if (attemptsLeft) {
-        return new OutcomeWrite(
-            job.id(),
-            attempt,
-            JobStatus.PENDING,
-            null,
-            printable(retry.error()),
-            entry,
-            retry.at(),
-            retry.after(),
-            false);
-      }
-      return new OutcomeWrite(
-          job.id(),
-          attempt,
-          JobStatus.FAILED,
-          null,
-          printable(retry.error()),
-          entry,
-          null,
-          null,
-          false);
+      return failedAttempt(
+          job.id(), attempt, attemptsLeft, retry.error(), entry, retry.at(), retry.after());
     }
     if (outcome instanceof Outcome.Snooze snooze) {
       return new OutcomeWrite(
@@ -398,6 +360,27 @@ public final class Completer implements OutcomeSink {
         null,
         null,
         null,
+        false);
+  }
+
+  /** A failed attempt: pending again at runAt or after delay when retried, else failed. */
+  private static OutcomeWrite failedAttempt(
+      UUID jobId,
+      int attempt,
+      boolean retry,
+      String error,
+      ObjectNode entry,
+      Instant runAt,
+      Duration delay) {
+    return new OutcomeWrite(
+        jobId,
+        attempt,
+        retry ? JobStatus.PENDING : JobStatus.FAILED,
+        null,
+        printable(error),
+        entry,
+        retry ? runAt : null,
+        retry ? delay : null,
         false);
   }
 
