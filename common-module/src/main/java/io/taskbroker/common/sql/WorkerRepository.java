@@ -3,6 +3,8 @@ package io.taskbroker.common.sql;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,6 +18,9 @@ import java.util.UUID;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.jdbi.v3.core.statement.StatementCustomizer;
+import org.postgresql.PGStatement;
 
 /**
  * The worker's statements: claim, complete, heartbeat, rescue, hand back, and the worker row. Every
@@ -36,6 +41,21 @@ public final class WorkerRepository {
   private static final String REAP_WORKERS = Sql.load("reap_workers");
   private static final String NEXT_RUN_AT = Sql.load("next_run_at");
 
+  /**
+   * The claim is planned anew on every run. pgjdbc server-prepares a statement after five uses, and
+   * PostgreSQL may then keep a generic plan chosen while the queue was small: with a backlog of
+   * 300,000 jobs such a plan (sequential scan, sort spilling to disk) took 298 ms per claim against
+   * 3.4 ms for a custom plan, whose planning costs about 0.4 ms.
+   */
+  private static final StatementCustomizer CUSTOM_PLAN =
+      new StatementCustomizer() {
+        @Override
+        public void beforeExecution(PreparedStatement statement, StatementContext context)
+            throws SQLException {
+          statement.unwrap(PGStatement.class).setPrepareThreshold(0);
+        }
+      };
+
   private final Jdbi jdbi;
 
   public WorkerRepository(Jdbi jdbi) {
@@ -55,6 +75,7 @@ public final class WorkerRepository {
             handle ->
                 handle
                     .createQuery(CLAIM_JOBS)
+                    .addCustomizer(CUSTOM_PLAN)
                     .bind("queue", queue)
                     .bind("any_plugin", plugins == null)
                     .bindArray(
