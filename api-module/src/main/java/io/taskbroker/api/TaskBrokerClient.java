@@ -130,6 +130,11 @@ public final class TaskBrokerClient implements AutoCloseable {
     return jobs.get(id).orElseThrow(() -> new JobNotFoundException(id));
   }
 
+  /** The jobs with these ids that exist, read in one statement. */
+  public List<Job> getAll(java.util.Collection<UUID> ids) {
+    return jobs.getAll(ids);
+  }
+
   public List<Job> list(JobQuery query) {
     return jobs.list(query);
   }

@@ -151,15 +151,18 @@ public final class PostgresJobTracker implements JobTracker, AutoCloseable {
   }
 
   private void onEvents(String payload) {
-    for (UUID id : JobEvents.finishedIds(payload)) {
-      Optional<TrackedJob> job;
-      try {
-        job = get(id);
-      } catch (RuntimeException e) {
-        LOG.warn("Cannot read finished job {} for completion callbacks: {}", id, e.getMessage());
-        continue;
+    List<Job> finished;
+    try {
+      // One read per notification (up to 150 jobs), not one per job.
+      finished = client.getAll(JobEvents.finishedIds(payload));
+    } catch (RuntimeException e) {
+      LOG.warn("Cannot read finished jobs for completion callbacks: {}", e.getMessage());
+      return;
+    }
+    for (Job job : finished) {
+      if (queue.equals(job.queue())) {
+        notifyCompletion(toTracked(job));
       }
-      job.ifPresent(this::notifyCompletion);
     }
   }
 

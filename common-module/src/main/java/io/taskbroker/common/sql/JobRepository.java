@@ -35,6 +35,7 @@ import org.jdbi.v3.core.JdbiException;
 public final class JobRepository {
   private static final String INSERT_JOBS = Sql.load("insert_jobs");
   private static final String GET_JOB = Sql.load("get_job");
+  private static final String GET_JOBS = Sql.load("get_jobs");
   private static final String LIST_JOBS = Sql.load("list_jobs");
   private static final String JOB_STATUSES = Sql.load("job_statuses");
   private static final String CANCEL_JOB = Sql.load("cancel_job");
@@ -126,6 +127,20 @@ public final class JobRepository {
 
   public Optional<Job> get(Handle handle, UUID id) {
     return handle.createQuery(GET_JOB).bind("id", id).map(JobRowMapper.INSTANCE).findOne();
+  }
+
+  /** The jobs with these ids that exist, in one statement (in no particular order). */
+  public List<Job> getAll(Collection<UUID> ids) {
+    if (ids.isEmpty()) {
+      return List.of();
+    }
+    return call(
+        handle ->
+            handle
+                .createQuery(GET_JOBS)
+                .bindArray("ids", UUID.class, List.copyOf(ids))
+                .map(JobRowMapper.INSTANCE)
+                .list());
   }
 
   public List<Job> list(JobQuery query) {

@@ -1,0 +1,1 @@
+SELECT * FROM taskbroker.jobs WHERE id = ANY (CAST(:ids AS uuid[]))
