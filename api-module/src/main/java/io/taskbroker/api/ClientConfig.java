@@ -9,8 +9,10 @@ import java.time.Duration;
  * @param awaitPollInterval how often {@code await} re-reads awaited jobs in case a notification was
  *     lost; LISTEN does the real work, so this can be slow
  * @param migrate whether connecting applies the schema migrations first
+ * @param wakeLocalWorkers whether a committed submit wakes the workers of this JVM that serve its
+ *     queue at once, ahead of the NOTIFY (see {@link io.taskbroker.api.spi.LocalWakeups})
  */
-public record ClientConfig(Duration awaitPollInterval, boolean migrate) {
+public record ClientConfig(Duration awaitPollInterval, boolean migrate, boolean wakeLocalWorkers) {
   public static final Duration DEFAULT_AWAIT_POLL_INTERVAL = Duration.ofSeconds(5);
 
   public static ClientConfig defaults() {
@@ -25,6 +27,7 @@ public record ClientConfig(Duration awaitPollInterval, boolean migrate) {
   public static final class Builder {
     private Duration awaitPollInterval = DEFAULT_AWAIT_POLL_INTERVAL;
     private boolean migrate = true;
+    private boolean wakeLocalWorkers = true;
 
     private Builder() {}
 
@@ -38,12 +41,17 @@ public record ClientConfig(Duration awaitPollInterval, boolean migrate) {
       return this;
     }
 
+    public Builder wakeLocalWorkers(boolean wakeLocalWorkers) {
+      this.wakeLocalWorkers = wakeLocalWorkers;
+      return this;
+    }
+
     public ClientConfig build() {
       if (awaitPollInterval == null || awaitPollInterval.toMillis() < 10) {
         throw new InvalidConfigException(
             "await poll interval must be at least 10ms, got " + awaitPollInterval);
       }
-      return new ClientConfig(awaitPollInterval, migrate);
+      return new ClientConfig(awaitPollInterval, migrate, wakeLocalWorkers);
     }
   }
 }

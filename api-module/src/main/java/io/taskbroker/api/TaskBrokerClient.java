@@ -2,6 +2,7 @@ package io.taskbroker.api;
 
 import io.taskbroker.api.internal.JobAwaiter;
 import io.taskbroker.api.internal.PgNotifier;
+import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
 import io.taskbroker.common.Job;
@@ -13,8 +14,10 @@ import io.taskbroker.common.NewJob;
 import io.taskbroker.common.sql.JobRepository;
 import io.taskbroker.common.sql.QueueStats;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,9 +25,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Handles;
-import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.core.spi.JdbiPlugin;
 
 /**
  * What a program uses to submit, inspect, await, cancel and prune jobs. Thread-safe; share one per
@@ -44,7 +44,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     this.database = database;
     this.ownsDatabase = ownsDatabase;
     this.config = config;
-    this.jobs = new JobRepository(database.jdbi());
+    this.jobs = new JobRepository(database);
     if (config.migrate()) {
       Migrations.migrate(database.dataSource());
     }
@@ -78,7 +78,7 @@ public final class TaskBrokerClient implements AutoCloseable {
 
   /** Submits one job in its own transaction; returns its id once committed. */
   public UUID submit(NewJob job) {
-    return jobs.insert(List.of(job)).get(0);
+    return submitAll(List.of(job)).get(0);
   }
 
   /** Submits a job for {@code plugin} with this payload and every default. */
@@ -88,7 +88,9 @@ public final class TaskBrokerClient implements AutoCloseable {
 
   /** Submits many jobs in one statement and one transaction (one NOTIFY per queue). */
   public List<UUID> submitAll(List<NewJob> batch) {
-    return jobs.insert(batch);
+    List<UUID> ids = jobs.insert(batch);
+    committed(batch);
+    return ids;
   }
 
   /**
@@ -100,21 +102,48 @@ public final class TaskBrokerClient implements AutoCloseable {
   }
 
   public List<UUID> submitAll(Connection connection, List<NewJob> batch) {
-    Jdbi borrowed = Jdbi.create(() -> connection);
-    borrowed.installPlugin(new org.jdbi.v3.postgres.PostgresPlugin());
-    borrowed.installPlugin(new BorrowedConnection());
-    Handle handle = borrowed.open();
-    // Not closed: closing would close the caller's connection.
-    return jobs.insert(handle, batch);
+    List<UUID> ids = jobs.insert(connection, batch);
+    boolean autoCommit;
+    try {
+      autoCommit = connection.getAutoCommit();
+    } catch (SQLException e) {
+      autoCommit = false;
+    }
+    // In the caller's transaction the NOTIFY, sent at its commit, is the only wake-up.
+    if (autoCommit) {
+      committed(batch);
+    }
+    return ids;
   }
 
   /** Submits inside the caller's Jdbi transaction. */
   public UUID submit(Handle handle, NewJob job) {
-    return jobs.insert(handle, List.of(job)).get(0);
+    return submitAll(handle, List.of(job)).get(0);
   }
 
   public List<UUID> submitAll(Handle handle, List<NewJob> batch) {
-    return jobs.insert(handle, batch);
+    List<UUID> ids = jobs.insert(handle, batch);
+    // In the caller's transaction the NOTIFY, sent at its commit, is the only wake-up.
+    if (!handle.isInTransaction()) {
+      committed(batch);
+    }
+    return ids;
+  }
+
+  /**
+   * The batch is committed, in a transaction of its own: wake this JVM's workers of its queues
+   * ahead of the NOTIFY. Not for a caller's transaction: it may hold several submits and send one
+   * NOTIFY for them all, and a worker counts the notifications it awaits.
+   */
+  private void committed(List<NewJob> batch) {
+    if (!config.wakeLocalWorkers() || batch.isEmpty()) {
+      return;
+    }
+    Set<String> queues = new HashSet<>();
+    for (NewJob job : batch) {
+      queues.add(job.queue());
+    }
+    LocalWakeups.committed(database.config().jdbcUrl(), queues);
   }
 
   // ---- read ----
@@ -219,14 +248,6 @@ public final class TaskBrokerClient implements AutoCloseable {
     }
     if (ownsDatabase) {
       database.close();
-    }
-  }
-
-  /** Leaves a borrowed connection's transaction to its owner. */
-  private static final class BorrowedConnection implements JdbiPlugin {
-    @Override
-    public void customizeJdbi(Jdbi jdbi) {
-      jdbi.getConfig(Handles.class).setForceEndTransactions(false);
     }
   }
 }

@@ -187,7 +187,7 @@ class JobsTableConstraintsTest {
               .withHandle(
                   handle -> {
                     handle.execute("SET TIME ZONE 'Pacific/Chatham'");
-                    return new JobRepository(database.jdbi()).get(handle, id).orElseThrow();
+                    return new JobRepository(database).get(handle, id).orElseThrow();
                   });
 
       assertThat(job.runAt()).isEqualTo(RUN_AT);

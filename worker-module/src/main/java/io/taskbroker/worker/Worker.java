@@ -1,6 +1,7 @@
 package io.taskbroker.worker;
 
 import io.taskbroker.api.backend.ShutdownReport;
+import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.sql.JobRepository;
@@ -55,13 +56,16 @@ public final class Worker implements AutoCloseable {
   private final Pruner pruner;
   private final WorkerNotifications notifications;
   private final Duration listenTimeout;
+  private final String databaseKey;
+  private final List<LocalWakeups.Registration> localWakeups = new ArrayList<>();
   private final Object lifecycle = new Object();
   private ShutdownReport shutdownReport;
 
   private Worker(Database database, WorkerConfig config, PluginRegistry plugins) {
     this.config = config;
-    this.repository = new WorkerRepository(database.jdbi());
+    this.repository = new WorkerRepository(database);
     this.listenTimeout = database.config().connectTimeout();
+    this.databaseKey = database.config().jdbcUrl();
     String id = config.workerId();
     this.completer =
         new Completer(
@@ -121,8 +125,7 @@ public final class Worker implements AutoCloseable {
     this.pruner =
         config.retention() == null
             ? null
-            : new Pruner(
-                new JobRepository(database.jdbi()), config.retention(), config.pruneInterval());
+            : new Pruner(new JobRepository(database), config.retention(), config.pruneInterval());
     this.notifications =
         new WorkerNotifications(
             database, id, producers, this::cancelRequested, heartbeater::beatSoon);
@@ -158,7 +161,10 @@ public final class Worker implements AutoCloseable {
           config.workerId(),
           listenTimeout);
     }
-    producers.values().forEach(Producer::start);
+    for (Producer producer : producers.values()) {
+      producer.start();
+      localWakeups.add(LocalWakeups.register(databaseKey, producer.queue(), producer::localSubmit));
+    }
     LOG.info(
         "Worker {} started: queues {}, lease {}, poll every {}",
         config.workerId(),
@@ -268,6 +274,7 @@ public final class Worker implements AutoCloseable {
           id(),
           drainTimeout,
           active.size());
+      localWakeups.forEach(LocalWakeups.Registration::close);
       producers.values().forEach(Producer::stop);
       boolean drained;
       try {

@@ -28,7 +28,7 @@ public final class FakeWorker {
 
   public FakeWorker(TaskBrokerClient client, String workerId) {
     this.client = client;
-    this.repository = new WorkerRepository(client.database().jdbi());
+    this.repository = new WorkerRepository(client.database());
     this.workerId = workerId;
   }
 

@@ -1,5 +1,6 @@
 package io.taskbroker.common.sql;
 
+import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.DuplicateJobException;
 import io.taskbroker.common.InvalidJobException;
@@ -9,9 +10,9 @@ import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.NewJob;
 import io.taskbroker.common.SqlStates;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import javax.sql.DataSource;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
@@ -33,7 +35,7 @@ import org.jdbi.v3.core.JdbiException;
  * <p>Not a user API: the client in {@code taskbroker-api} wraps it.
  */
 public final class JobRepository {
-  private static final String INSERT_JOBS = Sql.load("insert_jobs");
+  private static final NamedSql INSERT_JOBS = NamedSql.load("insert_jobs");
   private static final String GET_JOB = Sql.load("get_job");
   private static final String GET_JOBS = Sql.load("get_jobs");
   private static final String LIST_JOBS = Sql.load("list_jobs");
@@ -45,9 +47,11 @@ public final class JobRepository {
   private static final int PRUNE_BATCH = 5_000;
 
   private final Jdbi jdbi;
+  private final DataSource dataSource;
 
-  public JobRepository(Jdbi jdbi) {
-    this.jdbi = jdbi;
+  public JobRepository(Database database) {
+    this.jdbi = database.jdbi();
+    this.dataSource = database.dataSource();
   }
 
   public Jdbi jdbi() {
@@ -56,69 +60,92 @@ public final class JobRepository {
 
   /** Inserts the jobs in one statement, in a transaction of its own. Returns their ids. */
   public List<UUID> insert(List<NewJob> jobs) {
-    return call(handle -> insert(handle, jobs));
+    if (jobs.isEmpty()) {
+      return List.of();
+    }
+    return Repositories.withConnection(dataSource, connection -> insertOn(connection, jobs));
+  }
+
+  /** As {@link #insert(Connection, List)}, on the caller's Jdbi handle. */
+  public List<UUID> insert(Handle handle, List<NewJob> jobs) {
+    return insert(handle.getConnection(), jobs);
   }
 
   /**
-   * Inserts the jobs in one statement on the caller's handle: they exist iff the caller's
-   * transaction commits.
+   * Inserts the jobs in one statement on the caller's connection: they exist iff the caller's
+   * transaction commits (at once, when the connection is in auto-commit mode).
    *
    * @throws DuplicateJobException when a unique key is held by a pending or running job
    * @throws InvalidJobException when the database refuses a value
+   * @throws DatabaseException when the statement fails for another reason
    */
-  public List<UUID> insert(Handle handle, List<NewJob> jobs) {
+  public List<UUID> insert(Connection connection, List<NewJob> jobs) {
+    try {
+      return insertOn(connection, jobs);
+    } catch (SQLException e) {
+      throw Repositories.translate(e);
+    }
+  }
+
+  private List<UUID> insertOn(Connection connection, List<NewJob> jobs) throws SQLException {
     if (jobs.isEmpty()) {
       return List.of();
     }
     int size = jobs.size();
-    List<UUID> ids = new ArrayList<>(size);
-    List<String> queues = new ArrayList<>(size);
-    List<String> plugins = new ArrayList<>(size);
-    List<String> payloads = new ArrayList<>(size);
-    List<String> metadata = new ArrayList<>(size);
-    List<Short> priorities = new ArrayList<>(size);
-    List<Long> runAts = new ArrayList<>(size);
-    List<Long> delays = new ArrayList<>(size);
-    List<Integer> maxAttempts = new ArrayList<>(size);
-    List<String> uniqueKeys = new ArrayList<>(size);
-    List<Integer> timeouts = new ArrayList<>(size);
-    for (NewJob job : jobs) {
-      ids.add(UUID.randomUUID());
-      queues.add(job.queue());
-      plugins.add(job.plugin());
-      payloads.add(Json.write(job.payload()));
-      metadata.add(Json.write(job.metadata()));
-      priorities.add((short) job.priority());
-      runAts.add(job.runAt() == null ? null : job.runAt().toEpochMilli());
-      delays.add(job.delay() == null ? null : job.delay().toMillis());
-      maxAttempts.add(job.maxAttempts());
-      uniqueKeys.add(job.uniqueKey());
-      timeouts.add(job.timeout() == null ? null : (int) job.timeout().toMillis());
+    UUID[] ids = new UUID[size];
+    String[] queues = new String[size];
+    String[] plugins = new String[size];
+    String[] payloads = new String[size];
+    String[] metadata = new String[size];
+    Short[] priorities = new Short[size];
+    Long[] runAts = new Long[size];
+    Long[] delays = new Long[size];
+    Integer[] maxAttempts = new Integer[size];
+    String[] uniqueKeys = new String[size];
+    Integer[] timeouts = new Integer[size];
+    for (int i = 0; i < size; i++) {
+      NewJob job = jobs.get(i);
+      ids[i] = UUID.randomUUID();
+      queues[i] = job.queue();
+      plugins[i] = job.plugin();
+      payloads[i] = Json.write(job.payload());
+      metadata[i] = Json.write(job.metadata());
+      priorities[i] = (short) job.priority();
+      runAts[i] = job.runAt() == null ? null : job.runAt().toEpochMilli();
+      delays[i] = job.delay() == null ? null : job.delay().toMillis();
+      maxAttempts[i] = job.maxAttempts();
+      uniqueKeys[i] = job.uniqueKey();
+      timeouts[i] = job.timeout() == null ? null : (int) job.timeout().toMillis();
     }
-    try {
-      int inserted =
-          handle
-              .createUpdate(INSERT_JOBS)
-              .bindArray("ids", UUID.class, ids)
-              .bindArray("queues", String.class, queues)
-              .bindArray("plugins", String.class, plugins)
-              .bindArray("payloads", String.class, payloads)
-              .bindArray("metadata", String.class, metadata)
-              .bindArray("priorities", Short.class, priorities)
-              .bindArray("run_at_ms", Long.class, runAts)
-              .bindArray("delay_ms", Long.class, delays)
-              .bindArray("max_attempts", Integer.class, maxAttempts)
-              .bindArray("unique_keys", String.class, uniqueKeys)
-              .bindArray("timeouts_ms", Integer.class, timeouts)
-              .execute();
-      if (inserted != size) {
-        throw new IllegalStateException(
-            "Expected to insert " + size + " jobs but inserted " + inserted + "; this is a bug");
+    int inserted;
+    try (NamedSql.Binder insert = INSERT_JOBS.prepare(connection)) {
+      inserted =
+          insert
+              .array("ids", "uuid", ids)
+              .array("queues", "text", queues)
+              .array("plugins", "text", plugins)
+              .array("payloads", "text", payloads)
+              .array("metadata", "text", metadata)
+              .array("priorities", "int2", priorities)
+              .array("run_at_ms", "int8", runAts)
+              .array("delay_ms", "int8", delays)
+              .array("max_attempts", "int4", maxAttempts)
+              .array("unique_keys", "text", uniqueKeys)
+              .array("timeouts_ms", "int4", timeouts)
+              .statement()
+              .executeUpdate();
+    } catch (SQLException e) {
+      RuntimeException refused = translateInsertError(e, jobs);
+      if (refused != null) {
+        throw refused;
       }
-      return ids;
-    } catch (JdbiException e) {
-      throw translateInsertError(e, jobs);
+      throw e;
     }
+    if (inserted != size) {
+      throw new IllegalStateException(
+          "Expected to insert " + size + " jobs but inserted " + inserted + "; this is a bug");
+    }
+    return List.of(ids);
   }
 
   public Optional<Job> get(UUID id) {
@@ -272,7 +299,8 @@ public final class JobRepository {
     }
   }
 
-  private static RuntimeException translateInsertError(JdbiException e, List<NewJob> jobs) {
+  /** Our exception for a value the database refused, or null for any other failure. */
+  private static RuntimeException translateInsertError(SQLException e, List<NewJob> jobs) {
     String state = SqlStates.of(e);
     if (SqlStates.UNIQUE_VIOLATION.equals(state)) {
       String key = jobs.size() == 1 ? jobs.get(0).uniqueKey() : uniqueKeyFrom(e);
@@ -281,10 +309,10 @@ public final class JobRepository {
     if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
       return new InvalidJobException("the database refused the job: " + message(e), e);
     }
-    return Repositories.translate(e);
+    return null;
   }
 
-  private static String uniqueKeyFrom(JdbiException e) {
+  private static String uniqueKeyFrom(SQLException e) {
     String text = message(e);
     int start = text.indexOf("(unique_key)=(");
     if (start < 0) {
@@ -301,9 +329,5 @@ public final class JobRepository {
       }
     }
     return e.getMessage();
-  }
-
-  static DatabaseException asDatabaseException(JdbiException e) {
-    return new DatabaseException(message(e), SqlStates.of(e), e);
   }
 }

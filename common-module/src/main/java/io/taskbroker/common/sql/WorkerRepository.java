@@ -1,25 +1,25 @@
 package io.taskbroker.common.sql;
 
+import io.taskbroker.common.Database;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import javax.sql.DataSource;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
-import org.jdbi.v3.core.statement.StatementContext;
-import org.jdbi.v3.core.statement.StatementCustomizer;
 import org.postgresql.PGStatement;
 
 /**
@@ -30,9 +30,9 @@ import org.postgresql.PGStatement;
  * <p>Not a user API: the worker runtime uses it.
  */
 public final class WorkerRepository {
-  private static final String CLAIM_JOBS = Sql.load("claim_jobs");
-  private static final String COMPLETE_JOBS = Sql.load("complete_jobs");
-  private static final String HEARTBEAT_JOBS = Sql.load("heartbeat_jobs");
+  private static final NamedSql CLAIM_JOBS = NamedSql.load("claim_jobs");
+  private static final NamedSql COMPLETE_JOBS = NamedSql.load("complete_jobs");
+  private static final NamedSql HEARTBEAT_JOBS = NamedSql.load("heartbeat_jobs");
   private static final String RESCUE_JOBS = Sql.load("rescue_jobs");
   private static final String HAND_BACK_JOBS = Sql.load("hand_back_jobs");
   private static final String REGISTER_WORKER = Sql.load("register_worker");
@@ -41,25 +41,12 @@ public final class WorkerRepository {
   private static final String REAP_WORKERS = Sql.load("reap_workers");
   private static final String NEXT_RUN_AT = Sql.load("next_run_at");
 
-  /**
-   * The claim is planned anew on every run. pgjdbc server-prepares a statement after five uses, and
-   * PostgreSQL may then keep a generic plan chosen while the queue was small: with a backlog of
-   * 300,000 jobs such a plan (sequential scan, sort spilling to disk) took 298 ms per claim against
-   * 3.4 ms for a custom plan, whose planning costs about 0.4 ms.
-   */
-  private static final StatementCustomizer CUSTOM_PLAN =
-      new StatementCustomizer() {
-        @Override
-        public void beforeExecution(PreparedStatement statement, StatementContext context)
-            throws SQLException {
-          statement.unwrap(PGStatement.class).setPrepareThreshold(0);
-        }
-      };
-
   private final Jdbi jdbi;
+  private final DataSource dataSource;
 
-  public WorkerRepository(Jdbi jdbi) {
-    this.jdbi = jdbi;
+  public WorkerRepository(Database database) {
+    this.jdbi = database.jdbi();
+    this.dataSource = database.dataSource();
   }
 
   /**
@@ -71,26 +58,35 @@ public final class WorkerRepository {
   public List<Job> claim(
       String workerId, String queue, Collection<String> plugins, int limit, Duration lease) {
     List<Job> jobs =
-        call(
-            handle ->
-                handle
-                    .createQuery(CLAIM_JOBS)
-                    .addCustomizer(CUSTOM_PLAN)
-                    .bind("queue", queue)
-                    .bind("any_plugin", plugins == null)
-                    .bindArray(
-                        "plugins", String.class, plugins == null ? List.of() : List.copyOf(plugins))
-                    .bind("limit", limit)
-                    .bind("worker_id", workerId)
-                    .bind("lease_ms", lease.toMillis())
-                    .map(JobRowMapper.INSTANCE)
-                    .list());
-    List<Job> sorted = new ArrayList<>(jobs);
-    sorted.sort(
-        java.util.Comparator.comparingInt(Job::priority)
-            .thenComparing(Job::runAt)
-            .thenComparing(Job::id));
-    return sorted;
+        Repositories.withConnection(
+            dataSource,
+            connection -> {
+              try (NamedSql.Binder claim = CLAIM_JOBS.prepare(connection)) {
+                // Planned anew on every run. pgjdbc server-prepares a statement after five uses,
+                // and PostgreSQL may then keep a generic plan chosen while the queue was small:
+                // with a backlog of 300,000 jobs such a plan (sequential scan, sort spilling to
+                // disk) took 298 ms per claim against 3.4 ms for a custom plan, whose planning
+                // costs about 0.4 ms.
+                claim.statement().unwrap(PGStatement.class).setPrepareThreshold(0);
+                claim
+                    .text("queue", queue)
+                    .bool("any_plugin", plugins == null)
+                    .array("plugins", "text", plugins == null ? new String[0] : plugins.toArray())
+                    .int4("limit", limit)
+                    .text("worker_id", workerId)
+                    .int8("lease_ms", lease.toMillis());
+                List<Job> claimed = new ArrayList<>(limit);
+                try (ResultSet rs = claim.statement().executeQuery()) {
+                  while (rs.next()) {
+                    claimed.add(JobRowMapper.INSTANCE.map(rs, null));
+                  }
+                }
+                return claimed;
+              }
+            });
+    jobs.sort(
+        Comparator.comparingInt(Job::priority).thenComparing(Job::runAt).thenComparing(Job::id));
+    return jobs;
   }
 
   /**
@@ -125,27 +121,30 @@ public final class WorkerRepository {
       delays.add(outcome.delay() == null ? null : outcome.delay().toMillis());
       refunds.add(outcome.refundAttempt());
     }
-    return call(
-        handle -> {
-          Map<UUID, JobStatus> accepted = new HashMap<>();
-          handle
-              .createQuery(COMPLETE_JOBS)
-              .bind("worker_id", workerId)
-              .bindArray("ids", UUID.class, ids)
-              .bindArray("attempts", Integer.class, attempts)
-              .bindArray("statuses", String.class, statuses)
-              .bindArray("results", String.class, results)
-              .bindArray("errors", String.class, errors)
-              .bindArray("error_entries", String.class, entries)
-              .bindArray("run_at_ms", Long.class, runAts)
-              .bindArray("delay_ms", Long.class, delays)
-              .bindArray("refunds", Boolean.class, refunds)
-              .map(
-                  (rs, ctx) ->
-                      Map.entry(
-                          rs.getObject("id", UUID.class), JobStatus.parse(rs.getString("status"))))
-              .forEach(entry -> accepted.put(entry.getKey(), entry.getValue()));
-          return accepted;
+    return Repositories.withConnection(
+        dataSource,
+        connection -> {
+          try (NamedSql.Binder complete = COMPLETE_JOBS.prepare(connection)) {
+            complete
+                .text("worker_id", workerId)
+                .array("ids", "uuid", ids.toArray())
+                .array("attempts", "int4", attempts.toArray())
+                .array("statuses", "text", statuses.toArray())
+                .array("results", "text", results.toArray())
+                .array("errors", "text", errors.toArray())
+                .array("error_entries", "text", entries.toArray())
+                .array("run_at_ms", "int8", runAts.toArray())
+                .array("delay_ms", "int8", delays.toArray())
+                .array("refunds", "bool", refunds.toArray());
+            Map<UUID, JobStatus> accepted = new HashMap<>();
+            try (ResultSet rs = complete.statement().executeQuery()) {
+              while (rs.next()) {
+                accepted.put(
+                    rs.getObject("id", UUID.class), JobStatus.parse(rs.getString("status")));
+              }
+            }
+            return accepted;
+          }
         });
   }
 
@@ -171,22 +170,25 @@ public final class WorkerRepository {
       progress.add(entry.progress());
       messages.add(entry.progressMessage());
     }
-    return call(
-        handle -> {
-          Map<UUID, Boolean> held = new HashMap<>();
-          handle
-              .createQuery(HEARTBEAT_JOBS)
-              .bind("worker_id", workerId)
-              .bind("lease_ms", lease.toMillis())
-              .bindArray("ids", UUID.class, ids)
-              .bindArray("attempts", Integer.class, attempts)
-              .bindArray("progress", Float.class, progress)
-              .bindArray("progress_messages", String.class, messages)
-              .map(
-                  (rs, ctx) ->
-                      Map.entry(rs.getObject("id", UUID.class), rs.getBoolean("cancel_requested")))
-              .forEach(entry -> held.put(entry.getKey(), entry.getValue()));
-          return held;
+    return Repositories.withConnection(
+        dataSource,
+        connection -> {
+          try (NamedSql.Binder heartbeat = HEARTBEAT_JOBS.prepare(connection)) {
+            heartbeat
+                .text("worker_id", workerId)
+                .int8("lease_ms", lease.toMillis())
+                .array("ids", "uuid", ids.toArray())
+                .array("attempts", "int4", attempts.toArray())
+                .array("progress", "float4", progress.toArray())
+                .array("progress_messages", "text", messages.toArray());
+            Map<UUID, Boolean> held = new HashMap<>();
+            try (ResultSet rs = heartbeat.statement().executeQuery()) {
+              while (rs.next()) {
+                held.put(rs.getObject("id", UUID.class), rs.getBoolean("cancel_requested"));
+              }
+            }
+            return held;
+          }
         });
   }
 

@@ -2,11 +2,13 @@
 -- worker at the same attempt, so a worker that lost the job (rescued, handed back) cannot
 -- overwrite newer truth. The caller compares the returned ids with what it sent.
 -- A cancel request turns a retry or a failure into 'cancelled'; a success still completes.
+-- JSON travels as text[] and is cast row by row: casting a jsonb[] parameter costs more.
 WITH outcome AS (
-    SELECT t.*
+    SELECT t.id, t.attempt, t.status, CAST(t.result AS jsonb) AS result, t.error,
+           CAST(t.error_entry AS jsonb) AS error_entry, t.run_at_ms, t.delay_ms, t.refund
       FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]),
-                  CAST(:statuses AS text[]), CAST(:results AS jsonb[]),
-                  CAST(:errors AS text[]), CAST(:error_entries AS jsonb[]),
+                  CAST(:statuses AS text[]), CAST(:results AS text[]),
+                  CAST(:errors AS text[]), CAST(:error_entries AS text[]),
                   CAST(:run_at_ms AS bigint[]), CAST(:delay_ms AS bigint[]),
                   CAST(:refunds AS boolean[]))
            AS t(id, attempt, status, result, error, error_entry, run_at_ms, delay_ms, refund)),

@@ -1,6 +1,7 @@
 package io.taskbroker.worker.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.taskbroker.api.ClientConfig;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.Json;
@@ -32,7 +33,9 @@ import org.HdrHistogram.Histogram;
  *
  * <ul>
  *   <li>idle: one job at a time; each sample waits U(0, gap), takes t0, submits, and waits for the
- *       job to start: latency = start − t0, which includes the submit's own commit;
+ *       job to start: latency = start − t0, which includes the submit's own commit. Measured twice:
+ *       with the client waking the in-process worker directly, and with a client that leaves it to
+ *       the NOTIFY, as for a worker in another process;
  *   <li>open loop: jobs are submitted on a fixed timetable (rate per second) by several sender
  *       threads whatever happens, and latency is measured from each job's <em>intended</em> send
  *       time, so a stall of the senders or the worker shows in full (no coordinated omission).
@@ -79,7 +82,7 @@ final class LatencyBench {
     Worker worker = Worker.start(database, config, PluginRegistry.of(List.of(plugin)));
     try {
       log.printf("latency: warming up (%d samples)%n", WARM_UP_SAMPLES);
-      ObjectNode warmUp = idle(plugin, queue, WARM_UP_SAMPLES);
+      ObjectNode warmUp = idle(client, plugin, queue, WARM_UP_SAMPLES);
       if (!warmUp.path("ok").asBoolean()) {
         result.set("idle", warmUp);
         result.put("ok", false);
@@ -89,10 +92,26 @@ final class LatencyBench {
       log.printf(
           "latency: %d idle samples, gap U(0, %d ms)%n",
           settings.latencySamples(), settings.latencyGap().toMillis());
-      ObjectNode idle = idle(plugin, queue, settings.latencySamples());
+      ObjectNode idle = idle(client, plugin, queue, settings.latencySamples());
       result.set("idle", idle);
       boolean ok = idle.path("ok").asBoolean();
       String failure = idle.path("failure").asText(null);
+      // The same from a client that does not wake its JVM's workers directly, so the worker
+      // learns of each job from the NOTIFY, as a worker in another process does.
+      log.printf(
+          "latency: %d idle samples woken by NOTIFY only, gap U(0, %d ms)%n",
+          settings.latencySamples(), settings.latencyGap().toMillis());
+      ObjectNode viaNotify;
+      try (TaskBrokerClient notifyOnly =
+          TaskBrokerClient.create(
+              database, ClientConfig.builder().migrate(false).wakeLocalWorkers(false).build())) {
+        viaNotify = idle(notifyOnly, plugin, queue, settings.latencySamples());
+      }
+      result.set("idle_notify", viaNotify);
+      if (ok && !viaNotify.path("ok").asBoolean()) {
+        ok = false;
+        failure = viaNotify.path("failure").asText();
+      }
       if (settings.rate() > 0) {
         log.printf(
             "latency: open loop at %.0f/s for %d ms from %d sender(s)%n",
@@ -116,7 +135,7 @@ final class LatencyBench {
     }
   }
 
-  private ObjectNode idle(LatencyPlugin plugin, String queue, int samples)
+  private ObjectNode idle(TaskBrokerClient client, LatencyPlugin plugin, String queue, int samples)
       throws InterruptedException, SQLException {
     ObjectNode result = Json.object();
     result.put("samples", samples);

@@ -39,11 +39,11 @@ public final class WorkerNotifications {
         Channels.NEW_JOB,
         queue -> {
           if ("*".equals(queue)) {
-            producers.values().forEach(Producer::notifyWork);
+            producers.values().forEach(Producer::notified);
           } else {
             Producer producer = producers.get(queue);
             if (producer != null) {
-              producer.notifyWork();
+              producer.notified();
             }
           }
         });

@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Claims jobs of one queue for this worker, at most as many as it has free slots, in one statement
- * per batch. Wakes on a NOTIFY, on a freed slot while work is known to wait, on a timer for the
- * next scheduled job, or on a jittered poll (the safety net when a notification is lost). Fetches
- * again at once when a batch came back full.
+ * per batch. Wakes on a NOTIFY, on a submit committed by a client of this JVM, on a freed slot
+ * while work is known to wait, on a timer for the next scheduled job, or on a jittered poll (the
+ * safety net when a notification is lost). Fetches again at once when a batch came back full.
  *
  * <p>Thread-safe. {@link #start()} and {@link #stop()} are idempotent; stop before start is a
  * no-op.
@@ -51,6 +51,7 @@ public final class Producer {
   private boolean workLikely = true;
   private boolean running;
   private Thread thread;
+  private final AwaitedNotifies awaitedNotifies = new AwaitedNotifies();
 
   /**
    * @param plugins the plugin names to claim, or null for any
@@ -120,10 +121,43 @@ public final class Producer {
     }
   }
 
-  /** New work may be waiting (a notification, a reconnect): look now, or when a slot frees. */
+  /** New work may be waiting (a reconnect): look now, or when a slot frees. */
   public void notifyWork() {
     lock.lock();
     try {
+      // After a reconnect, notifications sent meanwhile are gone: none is awaited any more.
+      awaitedNotifies.clear();
+      workLikely = true;
+      signalled = true;
+      wake.signal();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * A client of this JVM committed jobs for this queue: look now, without waiting for the NOTIFY.
+   * That NOTIFY is still sent; {@link #notified()} lets it pass without a second look.
+   */
+  public void localSubmit() {
+    lock.lock();
+    try {
+      awaitedNotifies.localSubmit(System.nanoTime());
+      workLikely = true;
+      signalled = true;
+      wake.signal();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A NOTIFY for this queue arrived: look now, unless a local submit already announced it. */
+  public void notified() {
+    lock.lock();
+    try {
+      if (awaitedNotifies.arrived(System.nanoTime())) {
+        return;
+      }
       workLikely = true;
       signalled = true;
       wake.signal();

@@ -82,7 +82,7 @@ class FencingTest extends WorkerDatabaseTest {
     List<RunningJob> done = new CopyOnWriteArrayList<>();
     Completer completer =
         new Completer(
-            new WorkerRepository(database.jdbi()),
+            new WorkerRepository(database),
             "completer-a",
             Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
             100,

@@ -36,8 +36,7 @@ class PrunerTest extends WorkerDatabaseTest {
         "UPDATE taskbroker.jobs SET created_at = now() - interval '10 days' WHERE id = ?",
         oldPending);
 
-    Pruner pruner =
-        new Pruner(new JobRepository(database.jdbi()), RETENTION, Duration.ofMinutes(1));
+    Pruner pruner = new Pruner(new JobRepository(database), RETENTION, Duration.ofMinutes(1));
 
     assertThat(pruner.pruneOnce()).isEqualTo(3);
     assertThat(exists(oldCompleted)).isFalse();

@@ -25,7 +25,7 @@ public final class JobFactory {
 
   public JobFactory(Database database) {
     this.database = database;
-    this.jobs = new JobRepository(database.jdbi());
+    this.jobs = new JobRepository(database);
   }
 
   /** A job builder for this queue and plugin, every other field at its default. */

@@ -28,7 +28,7 @@ public final class ManualWorker {
   private final Rescuer rescuer;
 
   public ManualWorker(Database database, String workerId) {
-    this.repository = new WorkerRepository(database.jdbi());
+    this.repository = new WorkerRepository(database);
     this.workerId = workerId;
     // Never started: rescueOnce() runs a pass on the caller's thread.
     this.rescuer = new Rescuer(repository, Duration.ofMinutes(1), Duration.ofHours(1));
