@@ -7,6 +7,7 @@ import io.taskbroker.common.Json;
 import io.taskbroker.common.TaskBrokerException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,11 +26,12 @@ import picocli.CommandLine.Spec;
  * {@code taskbroker bench}: runs the standard workloads against a database and prints a table (or
  * JSON). Modelled on {@code river bench}. Works in queues of its own ({@code bench-<random>-…}) and
  * deletes their jobs afterwards, so it is safe against a database with real jobs; but it loads the
- * server, so do not run it against a production primary at busy hours.
+ * server, so do not run it against a production primary at busy hours. With {@code --embedded} it
+ * runs against a PostgreSQL of its own ({@link EmbeddedServer}) instead.
  *
- * <p>Exit status: 0 when every workload ran and verified, 1 when one failed (the report says
- * which), 2 for a bad option. Usable as a subcommand of the {@code taskbroker} command line or
- * alone through {@link BenchMain}.
+ * <p>Exit status: 0 when every workload ran and verified, 1 when one failed (the report says which)
+ * or the embedded server did not start, 2 for a bad option. Usable as a subcommand of the {@code
+ * taskbroker} command line or alone through {@link BenchMain}.
  */
 @Command(
     name = "bench",
@@ -44,7 +46,12 @@ import picocli.CommandLine.Spec;
           + " start with an in-process worker, idle and at a fixed open-loop rate).",
       "",
       "Jobs live in queues named bench-<random>-... and are deleted afterwards. WAL and"
-          + " WAL-sync figures are cluster-wide: run on an otherwise idle server.",
+          + " WAL-sync figures are cluster-wide: run on an otherwise idle server. After each"
+          + " drain the health of taskbroker.jobs (live and dead tuples, table and claim-index"
+          + " size, autovacuum runs) is reported.",
+      "",
+      "With --embedded the bench starts a PostgreSQL of its own, so a machine with only a JDK"
+          + " can run it.",
       ""
     })
 public final class BenchCommand implements Callable<Integer> {
@@ -57,6 +64,22 @@ public final class BenchCommand implements Callable<Integer> {
           "postgresql://user:pass@host:port/db or jdbc:postgresql://...; default DATABASE_URL,"
               + " else PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE, else localhost:5432")
   String databaseUrl;
+
+  @Option(
+      names = "--embedded",
+      description =
+          "Start an embedded PostgreSQL 15 for this run (as 'taskbroker dev' does, but with fsync"
+              + " and synchronous_commit on, autovacuum on, other settings stock), run against"
+              + " it, then stop it and delete its data. Not with --database-url.")
+  boolean embedded;
+
+  @Option(
+      names = "--embedded-dir",
+      paramLabel = "DIR",
+      description =
+          "--embedded: where its data directory is made (put it on the disk to measure);"
+              + " default: $TMPDIR/embedded-pg.")
+  Path embeddedDirectory;
 
   @Option(
       names = "--workload",
@@ -252,35 +275,86 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (embedded && databaseUrl != null) {
+      err.println("taskbroker bench: --embedded and --database-url exclude each other; give one");
+      return 2;
+    }
+    if (embeddedDirectory != null && !embedded) {
+      err.println("taskbroker bench: --embedded-dir only applies with --embedded");
+      return 2;
+    }
     BenchSettings settings;
     DatabaseConfig config;
     try {
       settings = settings();
-      DatabaseConfig fromEnvironment = DatabaseConfig.fromEnvironment(System.getenv(), databaseUrl);
-      // Room for the rate senders or enqueue threads next to the in-process worker's needs.
-      int pool =
-          Math.max(
-              DatabaseConfig.DEFAULT_POOL_SIZE,
-              Math.max(
-                      rateSenders,
-                      settings.singleThreads().stream().mapToInt(Integer::intValue).max().orElse(1))
-                  + 6);
+      // With --embedded the server's address is known once it runs, below.
       config =
-          DatabaseConfig.builder()
-              .jdbcUrl(fromEnvironment.jdbcUrl())
-              .user(fromEnvironment.user())
-              .password(fromEnvironment.password())
-              .poolSize(pool)
-              .connectTimeout(fromEnvironment.connectTimeout())
-              .applicationName("taskbroker-bench")
-              .build();
+          embedded
+              ? null
+              : config(settings, DatabaseConfig.fromEnvironment(System.getenv(), databaseUrl));
     } catch (TaskBrokerException | IllegalArgumentException e) {
       err.println("taskbroker bench: " + e.getMessage());
       return 2;
     }
     PrintStream log = new PrintStream(new WriterOutputStream(err), true);
+    if (!embedded) {
+      return run(settings, config, null, out, err, log);
+    }
+    EmbeddedServer server;
+    try {
+      server =
+          EmbeddedServer.start(
+              embeddedDirectory == null ? EmbeddedServer.defaultParent() : embeddedDirectory, log);
+    } catch (EmbeddedServer.StartFailedException e) {
+      err.println("taskbroker bench: " + e.getMessage());
+      return 1;
+    }
+    try (server) {
+      DatabaseConfig embeddedConfig =
+          config(
+              settings,
+              DatabaseConfig.builder().jdbcUrl(server.jdbcUrl()).user(EmbeddedServer.USER).build());
+      return run(settings, embeddedConfig, server, out, err, log);
+    }
+  }
+
+  /** The bench's connection settings: the server's address, a pool sized for the workloads. */
+  private DatabaseConfig config(BenchSettings settings, DatabaseConfig server) {
+    // Room for the rate senders or enqueue threads next to the in-process worker's needs.
+    int pool =
+        Math.max(
+            DatabaseConfig.DEFAULT_POOL_SIZE,
+            Math.max(
+                    rateSenders,
+                    settings.singleThreads().stream().mapToInt(Integer::intValue).max().orElse(1))
+                + 6);
+    return DatabaseConfig.builder()
+        .jdbcUrl(server.jdbcUrl())
+        .user(server.user())
+        .password(server.password())
+        .poolSize(pool)
+        .connectTimeout(server.connectTimeout())
+        .applicationName("taskbroker-bench")
+        .build();
+  }
+
+  /**
+   * Runs the workloads and prints the report.
+   *
+   * @param server the embedded server the database lives on, or null for the user's server
+   */
+  private int run(
+      BenchSettings settings,
+      DatabaseConfig config,
+      EmbeddedServer server,
+      PrintWriter out,
+      PrintWriter err,
+      PrintStream log) {
     try (Database database = Database.connect(config)) {
       ObjectNode report = new BenchRunner(settings, database, log).run();
+      if (server != null) {
+        ((ObjectNode) report.get("server")).set("embedded", server.describe());
+      }
       if (json) {
         out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(report));
       } else {

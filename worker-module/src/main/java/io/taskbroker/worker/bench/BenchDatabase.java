@@ -7,6 +7,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +42,41 @@ final class BenchDatabase implements AutoCloseable {
    * cluster-wide, so other databases' activity shows in them.
    */
   record Counters(long xactCommit, long walLsn, long nextXid, long walSyncs, long walRecords) {}
+
+  /**
+   * The jobs table's health at one moment: tuple counts, updates and (auto)vacuum runs from
+   * pg_stat_user_tables, sizes of the table's main fork, the claim index and all its indexes, in
+   * bytes. Sizes are -1 where a relation is missing, {@code lastAutovacuum} null when never.
+   */
+  record TableHealth(
+      Instant at,
+      long liveTuples,
+      long deadTuples,
+      long updates,
+      long tableBytes,
+      long claimIndexBytes,
+      long indexesBytes,
+      long vacuumCount,
+      long autovacuumCount,
+      Instant lastAutovacuum,
+      long autoanalyzeCount) {
+
+    ObjectNode toJson() {
+      ObjectNode json = Json.object();
+      json.put("at", at.toString());
+      json.put("n_live_tup", liveTuples);
+      json.put("n_dead_tup", deadTuples);
+      json.put("n_tup_upd", updates);
+      json.put("table_bytes", tableBytes);
+      json.put("claim_index_bytes", claimIndexBytes);
+      json.put("indexes_bytes", indexesBytes);
+      json.put("vacuum_count", vacuumCount);
+      json.put("autovacuum_count", autovacuumCount);
+      json.put("last_autovacuum", lastAutovacuum == null ? null : lastAutovacuum.toString());
+      json.put("autoanalyze_count", autoanalyzeCount);
+      return json;
+    }
+  }
 
   private final Connection connection;
   private final int versionNum;
@@ -109,13 +147,8 @@ final class BenchDatabase implements AutoCloseable {
    * sessions flush their statistics within about a second of going idle, and when they exit.
    */
   Counters counters() throws SQLException {
-    if (versionNum >= 150000) {
-      // Flushes this session's pending statistics when the statement ends, so the read below
-      // sees every statement this connection ran before it.
-      try (Statement statement = connection.createStatement()) {
-        run(statement).execute("SELECT pg_stat_force_next_flush()");
-      }
-    }
+    // So that the read below sees every statement this connection ran before it.
+    flushOwnStatistics();
     // pg_stat_wal is PostgreSQL 14+; pg_current_snapshot 13+.
     String wal =
         versionNum >= 140000
@@ -232,6 +265,80 @@ final class BenchDatabase implements AutoCloseable {
     return starts;
   }
 
+  /**
+   * Reads the health of {@code taskbroker.jobs}, with this session's own counts flushed first.
+   * Another session's counts reach pg_stat_user_tables later: when it goes idle at least a second
+   * after its last report, else 10 s after going idle, and when it exits (see {@link
+   * #awaitJobsUpdates}).
+   */
+  TableHealth jobsTableHealth() throws SQLException {
+    flushOwnStatistics();
+    try (Statement statement = connection.createStatement();
+        ResultSet rs =
+            run(statement)
+                .executeQuery(
+                    "SELECT clock_timestamp(), s.n_live_tup, s.n_dead_tup, s.n_tup_upd,"
+                        + " coalesce(pg_relation_size(to_regclass('taskbroker.jobs')), -1),"
+                        + " coalesce(pg_relation_size(to_regclass('taskbroker.jobs_claim_idx')),"
+                        + "          -1),"
+                        + " coalesce(pg_indexes_size(to_regclass('taskbroker.jobs')), -1),"
+                        + " s.vacuum_count, s.autovacuum_count, s.last_autovacuum,"
+                        + " s.autoanalyze_count"
+                        + " FROM pg_stat_user_tables s"
+                        + " WHERE s.relid = 'taskbroker.jobs'::regclass")) {
+      if (!rs.next()) {
+        throw new SQLException("taskbroker.jobs is not in pg_stat_user_tables");
+      }
+      OffsetDateTime lastAutovacuum = rs.getObject(10, OffsetDateTime.class);
+      return new TableHealth(
+          rs.getObject(1, OffsetDateTime.class).toInstant(),
+          rs.getLong(2),
+          rs.getLong(3),
+          rs.getLong(4),
+          rs.getLong(5),
+          rs.getLong(6),
+          rs.getLong(7),
+          rs.getLong(8),
+          rs.getLong(9),
+          lastAutovacuum == null ? null : lastAutovacuum.toInstant(),
+          rs.getLong(11));
+    }
+  }
+
+  /**
+   * Reads the jobs table's health once pg_stat_user_tables counts at least {@code updates} updates
+   * of it, that is once the sessions that made them have reported them (with their dead tuples), or
+   * when {@code timeout} has passed.
+   *
+   * @return the last reading; its {@code updates()} says whether the count was reached
+   */
+  TableHealth awaitJobsUpdates(long updates, Duration timeout) throws SQLException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    TableHealth health = jobsTableHealth();
+    while (health.updates() < updates && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+      health = jobsTableHealth();
+    }
+    return health;
+  }
+
+  /** Whether the server has pg_stat_force_next_flush() (PostgreSQL 15+). */
+  boolean reportsStatisticsOnDemand() {
+    return versionNum >= 150000;
+  }
+
+  /**
+   * Makes this session report its pending statistics now (PostgreSQL 15+) rather than up to 10 s
+   * later: at the end of this statement, when the session goes idle.
+   */
+  private void flushOwnStatistics() throws SQLException {
+    if (reportsStatisticsOnDemand()) {
+      try (Statement statement = connection.createStatement()) {
+        run(statement).execute("SELECT pg_stat_force_next_flush()");
+      }
+    }
+  }
+
   /** Job counts of one queue by status. */
   Map<String, Long> statusCounts(String queue) throws SQLException {
     Map<String, Long> counts = new LinkedHashMap<>();
@@ -293,6 +400,9 @@ final class BenchDatabase implements AutoCloseable {
 
   /** Vacuums the jobs table so each run starts without the previous run's dead rows. */
   void vacuumJobs() throws SQLException {
+    // VACUUM sets the table's tuple counts; this session's deletes reported after it would
+    // count their rows dead again.
+    flushOwnStatistics();
     try (Statement statement = connection.createStatement()) {
       run(statement).execute("VACUUM (ANALYZE) taskbroker.jobs");
     }

@@ -1,6 +1,7 @@
 package io.taskbroker.worker.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -16,6 +17,23 @@ final class BenchReport {
     line(out, "taskbroker bench, %s", report.path("started_at").asText());
     line(out, "database   %s", report.path("database").asText());
     line(out, "server     %s", server.path("version").asText());
+    JsonNode embedded = server.path("embedded");
+    if (!embedded.isMissingNode()) {
+      line(
+          out,
+          "embedded   yes: a PostgreSQL started by the bench on localhost:%d, data in %s (%s),"
+              + " deleted afterwards",
+          embedded.path("port").asInt(),
+          embedded.path("data_directory").asText(),
+          embedded.path("file_system").asText());
+      if (List.of("tmpfs", "ramfs").contains(embedded.path("file_system").asText())) {
+        line(
+            out,
+            "WARNING    the embedded server's data lies in memory (%s): fsync costs nothing"
+                + " there, so commit-bound figures are higher than on a disk",
+            embedded.path("file_system").asText());
+      }
+    }
     StringBuilder pgSettings = new StringBuilder();
     for (Map.Entry<String, JsonNode> setting : server.path("settings").properties()) {
       if (pgSettings.length() > 0) {
@@ -80,6 +98,25 @@ final class BenchReport {
             "(after "
                 + String.format("%,d", warmup)
                 + " untimed warm-up jobs in the same worker JVMs)");
+      }
+      int runIndex = 0;
+      for (JsonNode run : drain.path("runs")) {
+        runIndex++;
+        JsonNode health = run.path("table_health");
+        if (health.isMissingNode()) {
+          continue;
+        }
+        String prefix = drain.path("runs").size() > 1 ? "run " + runIndex + ": " : "";
+        note(
+            out,
+            prefix
+                + "jobs table right after the drain: "
+                + health(health.path("after_drain"), health.path("at_start")));
+        note(
+            out,
+            prefix
+                + "jobs table once the workers exited, before cleanup: "
+                + health(health.path("before_cleanup"), health.path("at_start")));
       }
     }
     JsonNode enqueue = report.path("enqueue");
@@ -241,6 +278,30 @@ final class BenchReport {
         section.at("/runs/0/seconds").asDouble(),
         figure(section.path("jobs_per_sec"), "%,.0f"),
         notes);
+  }
+
+  /** A line of notes under a row, in the notes column. */
+  private static void note(StringBuilder out, String text) {
+    line(out, "%-44s %10s %9s %22s  %s", "", "", "", "", text);
+  }
+
+  /** One snapshot of the jobs table's health, with the autovacuum runs since {@code start}. */
+  private static String health(JsonNode snapshot, JsonNode start) {
+    long autovacuums =
+        snapshot.path("autovacuum_count").asLong() - start.path("autovacuum_count").asLong();
+    JsonNode last = snapshot.path("last_autovacuum");
+    return String.format(
+        Locale.ROOT,
+        "%,d live, %,d dead tuples; table %s, claim index %s, all indexes %s; autovacuum ran %d"
+            + " time%s since the run started (last: %s)",
+        snapshot.path("n_live_tup").asLong(),
+        snapshot.path("n_dead_tup").asLong(),
+        bytes(snapshot.path("table_bytes")),
+        bytes(snapshot.path("claim_index_bytes")),
+        bytes(snapshot.path("indexes_bytes")),
+        autovacuums,
+        autovacuums == 1 ? "" : "s",
+        last.isTextual() ? last.asText() : "never");
   }
 
   private static void latencyRow(

@@ -96,6 +96,16 @@ final class BenchRunner {
     section.set("wal_bytes_per_job", Aggregate.of(list, "/database/wal_bytes_per_job"));
     section.set("wal_syncs_per_job", Aggregate.of(list, "/database/wal_syncs_per_job"));
     section.set("rss_max_kb", Aggregate.of(list, "/workers/0/rss_max_kb"));
+    section.set(
+        "dead_tuples_after_drain", Aggregate.of(list, "/table_health/after_drain/n_dead_tup"));
+    section.set(
+        "dead_tuples_before_cleanup",
+        Aggregate.of(list, "/table_health/before_cleanup/n_dead_tup"));
+    section.set(
+        "claim_index_bytes_before_cleanup",
+        Aggregate.of(list, "/table_health/before_cleanup/claim_index_bytes"));
+    section.set(
+        "autovacuums_during_run", Aggregate.of(list, "/table_health/autovacuums_during_run"));
     section.set("runs", runs);
     return section;
   }

@@ -30,6 +30,8 @@ final class DrainBench {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
   private static final String WORKER_APPLICATION = "taskbroker-bench-worker";
+  // A session reports its table statistics at most 10 s (PGSTAT_IDLE_INTERVAL) after going idle.
+  private static final Duration STATISTICS_WAIT = Duration.ofSeconds(12);
 
   private final BenchSettings settings;
   private final Database database;
@@ -82,6 +84,7 @@ final class DrainBench {
         // The JIT compiles the hot path during the first tens of thousands of jobs (several CPU
         // seconds of compiler threads): a long-running worker has that behind it.
         log.printf("drain: warming the workers up with %,d jobs%n", settings.warmupJobs());
+        BenchDatabase.TableHealth beforeWarmup = monitor.jobsTableHealth();
         insertAll(queue, settings.warmupJobs());
         String failure = awaitDrained(workers, 0, settings.warmupJobs(), System.nanoTime());
         if (failure != null) {
@@ -89,6 +92,11 @@ final class DrainBench {
         }
         baseline = done(workers);
         baselineWritten = workers.stream().mapToLong(worker -> worker.stat().written()).sum();
+        // The workers' sessions report the warm-up's updates (claim and completion, two per job)
+        // up to seconds later; reported after the VACUUM below, its dead tuples would count in
+        // the timed run's table health.
+        monitor.awaitJobsUpdates(
+            beforeWarmup.updates() + 2L * settings.warmupJobs(), STATISTICS_WAIT);
         monitor.deleteQueue(queue);
         if (settings.vacuum()) {
           monitor.vacuumJobs();
@@ -96,6 +104,7 @@ final class DrainBench {
       }
       result.put("warmup_jobs", settings.warmupJobs());
 
+      BenchDatabase.TableHealth healthAtStart = monitor.jobsTableHealth();
       BenchDatabase.Counters beforeInsert = monitor.counters();
       log.printf("drain: inserting %,d jobs in one transaction%n", jobs);
       long insertStarted = System.nanoTime();
@@ -132,6 +141,11 @@ final class DrainBench {
         endMicros = Math.max(endMicros, worker.stat().lastWriteMicros());
       }
       BenchDatabase.Counters afterDrain = monitor.counters();
+      // Read once the workers' sessions have reported the drain's two updates per job, which
+      // they do within about a second of their next idle poll; the cost figures are taken above.
+      long drainUpdates = healthAtStart.updates() + 2L * jobs;
+      BenchDatabase.TableHealth healthAfterDrain =
+          monitor.awaitJobsUpdates(drainUpdates, failure == null ? STATISTICS_WAIT : Duration.ZERO);
       workers.forEach(WorkerProcess::sampleMemory);
       double seconds = (endMicros - startMicros) / 1e6;
       if (failure == null && seconds <= 0) {
@@ -168,6 +182,10 @@ final class DrainBench {
       }
       BenchDatabase.Counters settled = monitor.settledCounters(WORKER_APPLICATION);
       result.set("database", cost(beforeInsert, afterInsert, afterDrain, settled, jobs));
+      // The workers have exited, so their statistics have landed; the delete below comes next.
+      result.set(
+          "table_health",
+          health(healthAtStart, healthAfterDrain, drainUpdates, monitor.jobsTableHealth()));
       result.put("load_average_end", BenchEnvironment.loadAverage());
       if (failure != null) {
         return failed(result, failure);
@@ -191,10 +209,19 @@ final class DrainBench {
     int batch = settings.insertBatch();
     database
         .jdbi()
-        .useTransaction(
+        .useHandle(
             handle -> {
-              for (int done = 0; done < jobs; done += batch) {
-                client.submitAll(handle, Collections.nCopies(Math.min(batch, jobs - done), job));
+              handle.useTransaction(
+                  transaction -> {
+                    for (int done = 0; done < jobs; done += batch) {
+                      client.submitAll(
+                          transaction, Collections.nCopies(Math.min(batch, jobs - done), job));
+                    }
+                  });
+              // A pooled session that reported less than a second ago holds its counts back
+              // for up to 10 s: the inserted rows would be missing from n_live_tup until then.
+              if (monitor.reportsStatisticsOnDemand()) {
+                handle.execute("SELECT pg_stat_force_next_flush()");
               }
             });
   }
@@ -291,6 +318,33 @@ final class DrainBench {
     json.put("heap_after_gc_max_bytes", worker.maxHeapAfterGc());
     json.put("jobs_held_at_end", stat.held());
     json.put("log_warnings", worker.warnings());
+    return json;
+  }
+
+  /**
+   * The jobs table's health around the drain: at the start (after any warm-up and VACUUM), right
+   * after the drain once its updates are counted, and once the workers have exited, just before
+   * this run's jobs are deleted.
+   */
+  private static ObjectNode health(
+      BenchDatabase.TableHealth atStart,
+      BenchDatabase.TableHealth afterDrain,
+      long drainUpdates,
+      BenchDatabase.TableHealth beforeCleanup) {
+    ObjectNode json = Json.object();
+    json.put("table", "taskbroker.jobs");
+    json.put("claim_index", "taskbroker.jobs_claim_idx");
+    json.set("at_start", atStart.toJson());
+    json.set("after_drain", afterDrain.toJson());
+    json.put("after_drain_counts_every_update", afterDrain.updates() >= drainUpdates);
+    json.set("before_cleanup", beforeCleanup.toJson());
+    json.put("autovacuums_during_run", beforeCleanup.autovacuumCount() - atStart.autovacuumCount());
+    json.put(
+        "note",
+        "pg_stat_user_tables and pg_relation_size of the whole table (every queue, not only the"
+            + " bench's); after_drain is read once the statistics count the drain's two updates"
+            + " per job (the workers' sessions report them up to seconds late), before_cleanup"
+            + " after the workers have exited; n_dead_tup is PostgreSQL's running estimate");
     return json;
   }
 

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Instant;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -102,6 +103,52 @@ class BenchCommandTest {
   }
 
   @Test
+  void drainReportsTheJobsTableHealthAfterTheDrainAndBeforeCleanup() {
+    JsonNode health = report.at("/drain/runs/0/table_health");
+    assertThat(health.path("table").asText()).isEqualTo("taskbroker.jobs");
+    for (String moment : new String[] {"at_start", "after_drain", "before_cleanup"}) {
+      JsonNode snapshot = health.path(moment);
+      assertThat(snapshot.path("n_live_tup").isIntegralNumber()).as(moment).isTrue();
+      assertThat(snapshot.path("n_dead_tup").asLong()).as(moment).isNotNegative();
+      // The VACUUM before the run may truncate the emptied table to nothing; indexes keep pages.
+      assertThat(snapshot.path("table_bytes").asLong()).as(moment).isNotNegative();
+      assertThat(snapshot.path("claim_index_bytes").asLong()).as(moment).isPositive();
+      assertThat(snapshot.path("indexes_bytes").asLong())
+          .as(moment)
+          .isGreaterThanOrEqualTo(snapshot.path("claim_index_bytes").asLong());
+      assertThat(snapshot.path("autovacuum_count").isIntegralNumber()).as(moment).isTrue();
+      JsonNode last = snapshot.path("last_autovacuum");
+      assertThat(last.isNull() || Instant.parse(last.asText()) != null).as(moment).isTrue();
+    }
+    JsonNode afterDrain = health.path("after_drain");
+    JsonNode beforeCleanup = health.path("before_cleanup");
+    assertThat(afterDrain.path("table_bytes").asLong()).isPositive();
+    assertThat(beforeCleanup.path("table_bytes").asLong()).isPositive();
+    assertThat(Instant.parse(afterDrain.path("at").asText()))
+        .isBefore(Instant.parse(beforeCleanup.path("at").asText()));
+    // Claim and completion: two updates per job, reported by the workers' sessions.
+    assertThat(health.path("after_drain_counts_every_update").asBoolean()).isTrue();
+    assertThat(afterDrain.path("n_tup_upd").asLong() - health.at("/at_start/n_tup_upd").asLong())
+        .isGreaterThanOrEqualTo(2L * DRAIN_JOBS);
+    // The warm-up's jobs were deleted and vacuumed away; the drained ones are all still there.
+    assertThat(afterDrain.path("n_live_tup").asLong()).isEqualTo(DRAIN_JOBS);
+    assertThat(beforeCleanup.path("n_live_tup").asLong()).isEqualTo(DRAIN_JOBS);
+    long autovacuums = health.path("autovacuums_during_run").asLong();
+    assertThat(autovacuums)
+        .isEqualTo(
+            beforeCleanup.path("autovacuum_count").asLong()
+                - health.at("/at_start/autovacuum_count").asLong())
+        .isNotNegative();
+    if (autovacuums == 0) {
+      // Claiming and completing each leave a dead version behind (neither update is HOT: both
+      // change indexed columns), and nothing vacuumed them.
+      assertThat(beforeCleanup.path("n_dead_tup").asLong()).isGreaterThanOrEqualTo(DRAIN_JOBS);
+    }
+    assertThat(report.at("/drain/dead_tuples_before_cleanup/n").asInt()).isEqualTo(1);
+    assertThat(report.at("/drain/claim_index_bytes_before_cleanup/median").asDouble()).isPositive();
+  }
+
+  @Test
   void drainReportsTheWorkersMemory() {
     JsonNode worker = report.at("/drain/runs/0/workers/0");
     assertThat(worker.path("pid").asLong()).isPositive();
@@ -176,6 +223,9 @@ class BenchCommandTest {
         .contains("enqueue batched, submitAll x 2,000")
         .contains("idle, gap U(0, 5 ms)")
         .contains("open loop 100/s")
+        .contains("jobs table right after the drain: ")
+        .contains("jobs table once the workers exited, before cleanup: 500 live, ")
+        .contains("claim index ")
         .contains("synchronous_commit=")
         .contains("result: OK");
   }
