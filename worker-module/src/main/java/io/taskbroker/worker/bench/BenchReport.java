@@ -169,15 +169,19 @@ final class BenchReport {
           "max ms",
           "notes");
       JsonNode first = latency.path("runs").path(0);
-      if (latency.has("idle")) {
-        JsonNode idle = first.path("idle");
+      for (String phase : List.of("idle", "idle_notify")) {
+        if (!latency.has(phase)) {
+          continue;
+        }
+        JsonNode idle = first.path(phase);
         latencyRow(
             out,
             String.format(
-                "idle, gap U(0, %d ms), in-process worker x%d",
-                idle.path("gap_ms").asInt(), first.path("worker_concurrency").asInt()),
+                "idle, gap U(0, %d ms), %s",
+                idle.path("gap_ms").asInt(),
+                phase.equals("idle") ? "woken in-process" : "woken by NOTIFY"),
             idle.path("samples").asLong(),
-            latency.path("idle"),
+            latency.path(phase),
             latency.path("ok").asBoolean()
                 ? String.format(
                     Locale.ROOT,

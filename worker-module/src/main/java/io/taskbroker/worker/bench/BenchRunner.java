@@ -189,7 +189,7 @@ final class BenchRunner {
     List<ObjectNode> list = objects(runs);
     ObjectNode section = Json.object();
     section.put("ok", list.stream().allMatch(run -> run.path("ok").asBoolean()));
-    for (String phase : List.of("idle", "open_loop")) {
+    for (String phase : List.of("idle", "idle_notify", "open_loop")) {
       if (list.stream().noneMatch(run -> run.has(phase))) {
         continue;
       }

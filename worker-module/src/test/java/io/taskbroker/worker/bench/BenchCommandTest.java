@@ -197,6 +197,12 @@ class BenchCommandTest {
         .isEqualTo(100);
     assertThat(report.at("/latency/runs/0/idle/claim_began_until_plugin_start/count").asLong())
         .isEqualTo(100);
+    assertThat(report.at("/latency/runs/0/idle_notify/count").asLong())
+        .as("the same samples again, woken by the NOTIFY alone")
+        .isEqualTo(100);
+    assertThat(
+            report.at("/latency/runs/0/idle_notify/after_submit_until_claim_began/count").asLong())
+        .isEqualTo(100);
     assertThat(report.at("/latency/runs/0/open_loop/count").asLong()).isEqualTo(100);
   }
 
@@ -221,7 +227,8 @@ class BenchCommandTest {
         .contains("drain 1x32")
         .contains("enqueue single-row, 1 thread, submit+NOTIFY")
         .contains("enqueue batched, submitAll x 2,000")
-        .contains("idle, gap U(0, 5 ms)")
+        .contains("idle, gap U(0, 5 ms), woken in-process")
+        .contains("idle, gap U(0, 5 ms), woken by NOTIFY")
         .contains("open loop 100/s")
         .contains("jobs table right after the drain: ")
         .contains("jobs table once the workers exited, before cleanup: 500 live, ")
