@@ -144,6 +144,7 @@ public final class Worker implements AutoCloseable {
 
   private void startUnits() {
     registration.register();
+    warnIfAutovacuumOff();
     notifications.start();
     completer.start();
     heartbeater.start();
@@ -171,6 +172,19 @@ public final class Worker implements AutoCloseable {
         config.queues(),
         config.lease(),
         config.pollInterval());
+  }
+
+  private void warnIfAutovacuumOff() {
+    try {
+      if (!repository.autovacuumOn()) {
+        LOG.warn(
+            "autovacuum is off on this PostgreSQL server: the dead rows every claimed and finished"
+                + " job leaves pile up in taskbroker.jobs and its claim index, and claims slow down"
+                + " as they do. Turn autovacuum on, or run VACUUM taskbroker.jobs regularly.");
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("Could not read the autovacuum setting", e);
+    }
   }
 
   public String id() {

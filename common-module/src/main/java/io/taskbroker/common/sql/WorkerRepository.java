@@ -254,6 +254,16 @@ public final class WorkerRepository {
                     .list()));
   }
 
+  /** Whether the server runs autovacuum (a superuser can turn it off for the whole cluster). */
+  public boolean autovacuumOn() {
+    return call(
+        handle ->
+            handle
+                .createQuery("SELECT current_setting('autovacuum')::boolean")
+                .mapTo(Boolean.class)
+                .one());
+  }
+
   /** When the next scheduled (future) job of this queue becomes runnable, if any. */
   public Optional<Instant> nextRunAt(String queue) {
     return call(
