@@ -81,6 +81,11 @@ final class NamedSql {
     return new Binder(connection, connection.prepareStatement(jdbc));
   }
 
+  /** Sets one parameter position. */
+  private interface Setter {
+    void set(int position) throws SQLException;
+  }
+
   /** Sets the parameters of one prepared execution by name. Not thread-safe. */
   final class Binder implements AutoCloseable {
     private final Connection connection;
@@ -96,45 +101,37 @@ final class NamedSql {
     }
 
     Binder text(String name, String value) throws SQLException {
-      for (int p : positions(name)) {
-        statement.setString(p, value);
-      }
-      return this;
+      return each(name, p -> statement.setString(p, value));
     }
 
     Binder int4(String name, int value) throws SQLException {
-      for (int p : positions(name)) {
-        statement.setInt(p, value);
-      }
-      return this;
+      return each(name, p -> statement.setInt(p, value));
     }
 
     Binder int8(String name, long value) throws SQLException {
-      for (int p : positions(name)) {
-        statement.setLong(p, value);
-      }
-      return this;
+      return each(name, p -> statement.setLong(p, value));
     }
 
     Binder bool(String name, boolean value) throws SQLException {
-      for (int p : positions(name)) {
-        statement.setBoolean(p, value);
-      }
-      return this;
+      return each(name, p -> statement.setBoolean(p, value));
     }
 
     /** Binds a PostgreSQL array of {@code elementType} ("uuid", "text", "int4", ...). */
     Binder array(String name, String elementType, Object[] elements) throws SQLException {
       java.sql.Array array = connection.createArrayOf(elementType, elements);
-      for (int p : positions(name)) {
-        statement.setArray(p, array);
-      }
-      return this;
+      return each(name, p -> statement.setArray(p, array));
     }
 
     @Override
     public void close() throws SQLException {
       statement.close();
+    }
+
+    private Binder each(String name, Setter setter) throws SQLException {
+      for (int p : positions(name)) {
+        setter.set(p);
+      }
+      return this;
     }
 
     private int[] positions(String name) {

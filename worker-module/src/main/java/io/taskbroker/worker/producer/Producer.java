@@ -127,9 +127,7 @@ public final class Producer {
     try {
       // After a reconnect, notifications sent meanwhile are gone: none is awaited any more.
       awaitedNotifies.clear();
-      workLikely = true;
-      signalled = true;
-      wake.signal();
+      signalWork();
     } finally {
       lock.unlock();
     }
@@ -143,9 +141,7 @@ public final class Producer {
     lock.lock();
     try {
       awaitedNotifies.localSubmit(System.nanoTime());
-      workLikely = true;
-      signalled = true;
-      wake.signal();
+      signalWork();
     } finally {
       lock.unlock();
     }
@@ -158,9 +154,7 @@ public final class Producer {
       if (awaitedNotifies.arrived(System.nanoTime())) {
         return;
       }
-      workLikely = true;
-      signalled = true;
-      wake.signal();
+      signalWork();
     } finally {
       lock.unlock();
     }
@@ -183,6 +177,13 @@ public final class Producer {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Work is likely waiting: look as soon as a slot is free. Call with the lock held. */
+  private void signalWork() {
+    workLikely = true;
+    signalled = true;
+    wake.signal();
   }
 
   public int inFlight() {
