@@ -105,7 +105,7 @@ public final class JobRepository {
     Integer[] timeouts = new Integer[size];
     for (int i = 0; i < size; i++) {
       NewJob job = jobs.get(i);
-      ids[i] = UUID.randomUUID();
+      ids[i] = JobIds.next();
       queues[i] = job.queue();
       plugins[i] = job.plugin();
       payloads[i] = Json.write(job.payload());
