@@ -67,9 +67,15 @@ class DevCommandIT {
     await()
         .atMost(STARTUP)
         .pollInterval(Duration.ofMillis(200))
-        .until(() -> devOut.stream().anyMatch(l -> l.contains(DevCommand.READY)) || !dev.isAlive());
+        // The banner's last line, not its first: the reader thread may not have the rest yet.
+        .until(
+            () ->
+                devOut.stream().anyMatch(l -> l.startsWith("Stop with Ctrl-C")) || !dev.isAlive());
     assertThat(dev.isAlive()).as("dev died:\n%s", read(devErr)).isTrue();
-    assertThat(String.join("\n", devOut)).contains("psql " + url).contains("submit echo");
+    assertThat(String.join("\n", devOut))
+        .contains(DevCommand.READY)
+        .contains("psql " + url)
+        .contains("submit echo");
 
     Run submit = run("submit", "echo", "--payload", "{\"x\":1}", "--database-url", url, "--wait");
     assertThat(submit.exitCode()).as(submit.toString()).isZero();
