@@ -12,7 +12,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,18 +19,7 @@ import org.junit.jupiter.api.Test;
  * process within a second; the job ends cancelled and stays so.
  */
 @WithPostgres
-class CancelRunningIT {
-  private final WorkerFleet fleet = new WorkerFleet("CancelRunningIT");
-  private ItDatabase db;
-
-  @AfterEach
-  void stopWorkersAndDisconnect() {
-    fleet.close();
-    if (db != null) {
-      db.close();
-    }
-  }
-
+class CancelRunningIT extends ProcessIt {
   @Test
   void cancelReachesPluginInAnotherProcessWithinOneSecondAndJobStaysCancelled(
       TestDatabase testDatabase) {

@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,24 +17,13 @@ import org.junit.jupiter.api.Test;
  * interval.
  */
 @WithPostgres
-class CrashIT {
+class CrashIT extends ProcessIt {
   private static final int JOBS = 5_000;
   private static final Duration LEASE = Duration.ofSeconds(3);
   private static final Duration HEARTBEAT = Duration.ofMillis(500);
   private static final Duration RESCUE = Duration.ofMillis(500);
   // Scheduling noise on a loaded two-core machine: claim wake-up, JVM pauses, the poll.
   private static final Duration MARGIN = Duration.ofMillis(2_000);
-
-  private final WorkerFleet fleet = new WorkerFleet("CrashIT");
-  private ItDatabase db;
-
-  @AfterEach
-  void stopWorkersAndDisconnect() {
-    fleet.close();
-    if (db != null) {
-      db.close();
-    }
-  }
 
   @Test
   void jobsOfKilledWorkersResumeWithinLeaseAndOnlyTheyRunTwice(TestDatabase testDatabase) {

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,19 +19,8 @@ import org.junit.jupiter.api.Test;
  * supervisor restarts worker processes as they die, as an orchestrator would.
  */
 @WithPostgres
-class PoisonJobIT {
+class PoisonJobIT extends ProcessIt {
   private static final int MAX_RESTARTS = 6;
-
-  private final WorkerFleet fleet = new WorkerFleet("PoisonJobIT");
-  private ItDatabase db;
-
-  @AfterEach
-  void stopWorkersAndDisconnect() {
-    fleet.close();
-    if (db != null) {
-      db.close();
-    }
-  }
 
   @Test
   void poisonJobFailsAfterMaxAttemptsWithWorkerLostEntriesAndIsNeverReclaimed(

@@ -9,7 +9,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -18,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * the outage, reconnect and finish every job; a job runs twice only when its lease expired during
  * the outage and it was rescued.
  */
-class PostgresRestartIT {
+class PostgresRestartIT extends ProcessIt {
   private static final int JOBS = 2_000;
   private static final Duration LEASE = Duration.ofSeconds(3);
   private static final List<String> CONNECTION_FAILURES =
@@ -29,8 +28,6 @@ class PostgresRestartIT {
           "Completer: cannot write");
 
   private static DedicatedPostgres postgres;
-  private final WorkerFleet fleet = new WorkerFleet("PostgresRestartIT");
-  private ItDatabase db;
 
   @BeforeAll
   static void startPostgres() {
@@ -41,14 +38,6 @@ class PostgresRestartIT {
   static void closePostgres() {
     if (postgres != null) {
       postgres.close();
-    }
-  }
-
-  @AfterEach
-  void stopWorkersAndDisconnect() {
-    fleet.close();
-    if (db != null) {
-      db.close();
     }
   }
 

@@ -10,7 +10,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * worker finishes everything.
  */
 @WithPostgres
-class SigtermIT {
+class SigtermIT extends ProcessIt {
   private static final Duration DRAIN = Duration.ofSeconds(2);
   private static final int SLOW_JOBS = 2;
   private static final int SHORT_JOBS = 40;
@@ -27,17 +26,6 @@ class SigtermIT {
   private static final long SLOW_MS = 4_000;
   // Well within the drain: the first worker must finish those it has started.
   private static final long SHORT_MS = 250;
-
-  private final WorkerFleet fleet = new WorkerFleet("SigtermIT");
-  private ItDatabase db;
-
-  @AfterEach
-  void stopWorkersAndDisconnect() {
-    fleet.close();
-    if (db != null) {
-      db.close();
-    }
-  }
 
   @Test
   void sigtermDrainsShortJobsHandsBackSlowOnesAndAnotherWorkerFinishes(TestDatabase testDatabase) {

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,23 +19,12 @@ import org.junit.jupiter.api.Test;
  * change the job: the row keeps the second worker's result and history.
  */
 @WithPostgres
-class StaleWriterIT {
+class StaleWriterIT extends ProcessIt {
   private static final Duration LEASE = Duration.ofSeconds(2);
   private static final Duration HEARTBEAT = Duration.ofMillis(400);
   private static final long JOB_MS = 1_500;
   private static final String REJECTED = "rejected: the job is no longer running under this worker";
   private static final String LOST = "is no longer this worker's";
-
-  private final WorkerFleet fleet = new WorkerFleet("StaleWriterIT");
-  private ItDatabase db;
-
-  @AfterEach
-  void stopWorkersAndDisconnect() {
-    fleet.close();
-    if (db != null) {
-      db.close();
-    }
-  }
 
   @Test
   void staleWorkerCannotOverwriteJobRescuedAndCompletedByAnother(TestDatabase testDatabase) {

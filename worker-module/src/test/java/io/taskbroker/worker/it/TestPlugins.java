@@ -33,27 +33,43 @@ final class TestPlugins {
     return result;
   }
 
-  /**
-   * {@code record}: records, then sleeps {@code sleep_ms} from the payload, or a random time
-   * between {@code min_ms} and {@code max_ms} (inclusive), interruptibly.
-   */
-  static final class Record implements TaskPlugin {
-    private final ExecutionRecorder recorder;
-    private final String workerId;
+  /** Records the execution before the plugin does anything else. */
+  abstract static class Recording implements TaskPlugin {
+    private final String name;
+    final ExecutionRecorder recorder;
+    final String workerId;
 
-    Record(ExecutionRecorder recorder, String workerId) {
+    Recording(String name, ExecutionRecorder recorder, String workerId) {
+      this.name = name;
       this.recorder = recorder;
       this.workerId = workerId;
     }
 
     @Override
-    public String name() {
-      return "record";
+    public final String name() {
+      return name;
     }
 
     @Override
-    public JsonNode execute(TaskContext context) throws Exception {
+    public final JsonNode execute(TaskContext context) throws Exception {
       recorder.execution(context.jobId(), workerId, context.attempt());
+      return run(context);
+    }
+
+    abstract JsonNode run(TaskContext context) throws Exception;
+  }
+
+  /**
+   * {@code record}: records, then sleeps {@code sleep_ms} from the payload, or a random time
+   * between {@code min_ms} and {@code max_ms} (inclusive), interruptibly.
+   */
+  static final class Record extends Recording {
+    Record(ExecutionRecorder recorder, String workerId) {
+      super("record", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) throws Exception {
       ObjectNode payload = context.payload();
       long sleepMillis;
       if (payload.has("min_ms") || payload.has("max_ms")) {
@@ -71,46 +87,26 @@ final class TestPlugins {
   }
 
   /** {@code slow}: records its start, then sleeps {@code sleep_ms} (default 60 s) interruptibly. */
-  static final class Slow implements TaskPlugin {
-    private final ExecutionRecorder recorder;
-    private final String workerId;
-
+  static final class Slow extends Recording {
     Slow(ExecutionRecorder recorder, String workerId) {
-      this.recorder = recorder;
-      this.workerId = workerId;
+      super("slow", recorder, workerId);
     }
 
     @Override
-    public String name() {
-      return "slow";
-    }
-
-    @Override
-    public JsonNode execute(TaskContext context) throws Exception {
-      recorder.execution(context.jobId(), workerId, context.attempt());
+    JsonNode run(TaskContext context) throws Exception {
       TimeUnit.MILLISECONDS.sleep(context.payload().path("sleep_ms").asLong(60_000));
       return result(workerId, context);
     }
   }
 
   /** {@code poison}: records, then kills its whole worker JVM, every time it runs. */
-  static final class Poison implements TaskPlugin {
-    private final ExecutionRecorder recorder;
-    private final String workerId;
-
+  static final class Poison extends Recording {
     Poison(ExecutionRecorder recorder, String workerId) {
-      this.recorder = recorder;
-      this.workerId = workerId;
+      super("poison", recorder, workerId);
     }
 
     @Override
-    public String name() {
-      return "poison";
-    }
-
-    @Override
-    public JsonNode execute(TaskContext context) throws Exception {
-      recorder.execution(context.jobId(), workerId, context.attempt());
+    JsonNode run(TaskContext context) throws Exception {
       System.out.println("POISON " + context.jobId() + " attempt " + context.attempt());
       System.out.flush();
       // No shutdown hooks, no hand-back: the process is gone as after a native crash or OOM kill.
@@ -125,23 +121,13 @@ final class TestPlugins {
    * {@code it_cancel_seen} and stops as a plugin should ({@code throwIfCancelled}); if none comes
    * it completes normally, so a lost cancel shows as a completed row.
    */
-  static final class Cancellable implements TaskPlugin {
-    private final ExecutionRecorder recorder;
-    private final String workerId;
-
+  static final class Cancellable extends Recording {
     Cancellable(ExecutionRecorder recorder, String workerId) {
-      this.recorder = recorder;
-      this.workerId = workerId;
+      super("cancellable", recorder, workerId);
     }
 
     @Override
-    public String name() {
-      return "cancellable";
-    }
-
-    @Override
-    public JsonNode execute(TaskContext context) throws Exception {
-      recorder.execution(context.jobId(), workerId, context.attempt());
+    JsonNode run(TaskContext context) throws Exception {
       long deadline =
           System.nanoTime()
               + TimeUnit.MILLISECONDS.toNanos(context.payload().path("max_ms").asLong(60_000));

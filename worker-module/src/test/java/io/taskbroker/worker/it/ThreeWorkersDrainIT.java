@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,19 +16,8 @@ import org.junit.jupiter.api.Test;
  * job runs exactly once and every worker takes part.
  */
 @WithPostgres
-class ThreeWorkersDrainIT {
+class ThreeWorkersDrainIT extends ProcessIt {
   private static final int JOBS = 10_000;
-
-  private final WorkerFleet fleet = new WorkerFleet("ThreeWorkersDrainIT");
-  private ItDatabase db;
-
-  @AfterEach
-  void stopWorkersAndDisconnect() {
-    fleet.close();
-    if (db != null) {
-      db.close();
-    }
-  }
 
   @Test
   void threeWorkerProcessesDrainTenThousandJobsEachExactlyOnce(TestDatabase testDatabase) {
