@@ -11,7 +11,7 @@ COPY . .
 # spotless.skip: formatting the sources is the developers' job, not the image's.
 RUN --mount=type=cache,target=/root/.m2 \
     ./mvnw -q -B package -DskipTests -Dspotless.skip=true \
- && cp worker-module/target/taskbroker.jar /taskbroker.jar
+ && cp cli-module/target/taskbroker.jar /taskbroker.jar
 
 # ---- runtime: a JRE and the one shaded jar ----
 FROM eclipse-temurin:17-jre

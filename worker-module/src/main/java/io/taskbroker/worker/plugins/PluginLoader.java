@@ -23,25 +23,15 @@ import org.slf4j.LoggerFactory;
 public final class PluginLoader {
   private static final Logger LOG = LoggerFactory.getLogger(PluginLoader.class);
 
-  /** Package of the bundled example plugins, which a flag can leave out. */
-  public static final String EXAMPLES_PACKAGE = "io.taskbroker.worker.examples.";
-
   private PluginLoader() {}
 
   /**
    * @param pluginsDir a directory of plugin jars, or null
-   * @param includeExamples whether the bundled example plugins ({@code echo}, {@code transcribe})
-   *     are loaded
    * @throws InvalidConfigException when the directory is missing or a plugin cannot load
    */
-  public static List<TaskPlugin> load(Path pluginsDir, boolean includeExamples) {
-    List<TaskPlugin> plugins = new ArrayList<>();
-    for (TaskPlugin plugin : loadFrom(PluginLoader.class.getClassLoader(), "classpath")) {
-      if (!includeExamples && plugin.getClass().getName().startsWith(EXAMPLES_PACKAGE)) {
-        continue;
-      }
-      plugins.add(plugin);
-    }
+  public static List<TaskPlugin> load(Path pluginsDir) {
+    List<TaskPlugin> plugins =
+        new ArrayList<>(loadFrom(PluginLoader.class.getClassLoader(), "classpath"));
     if (pluginsDir != null) {
       if (!Files.isDirectory(pluginsDir)) {
         throw new InvalidConfigException("plugins directory " + pluginsDir + " does not exist");

@@ -47,16 +47,16 @@ class PluginLoaderTest {
   }
 
   @Test
-  void classpathPluginsAreFoundAndExamplesCanBeLeftOut() {
-    assertThat(names(PluginLoader.load(null, true))).contains("echo", "transcribe");
-    assertThat(names(PluginLoader.load(null, false))).doesNotContain("echo", "transcribe");
+  void theRuntimeRegistersNoPluginOfItsOwn() {
+    // An application embedding the worker runs its own plugins only; the examples live in the CLI.
+    assertThat(PluginLoader.load(null)).isEmpty();
   }
 
   @Test
   void aJarInThePluginsDirectoryIsLoadedInAClassLoaderOfItsOwn() throws IOException {
     writeJar(dir.resolve("jarred.jar"), true);
 
-    List<TaskPlugin> plugins = PluginLoader.load(dir, true);
+    List<TaskPlugin> plugins = PluginLoader.load(dir);
 
     TaskPlugin jarred =
         plugins.stream().filter(p -> p.name().equals("jarred")).findFirst().orElseThrow();
@@ -71,32 +71,28 @@ class PluginLoaderTest {
   void aSubdirectoryOfJarsIsOnePluginUnit() throws IOException {
     writeJar(dir.resolve("resize").resolve("plugin.jar"), true);
 
-    assertThat(names(PluginLoader.load(dir, false))).contains("jarred");
+    assertThat(names(PluginLoader.load(dir))).contains("jarred");
   }
 
   @Test
-  void pluginsDirectoryListsEachPluginOnceAndKeepsExamplesOut() throws IOException {
+  void pluginsDirectoryListsEachPluginOnce() throws IOException {
     writeJar(dir.resolve("jarred.jar"), true);
 
-    List<String> names = names(PluginLoader.load(dir, false));
-
-    assertThat(names).contains("jarred").doesNotHaveDuplicates();
-    assertThat(names).doesNotContain("echo", "transcribe");
-    assertThat(names(PluginLoader.load(dir, true))).doesNotHaveDuplicates();
+    assertThat(names(PluginLoader.load(dir))).containsExactly("jarred");
   }
 
   @Test
   void aJarWithoutAServicesFileAddsNoPlugin() throws IOException {
     writeJar(dir.resolve("bare.jar"), false);
 
-    assertThat(names(PluginLoader.load(dir, true))).doesNotContain("jarred");
+    assertThat(names(PluginLoader.load(dir))).doesNotContain("jarred");
   }
 
   @Test
   void aMissingPluginsDirectoryIsAConfigErrorNamingIt() {
     Path missing = dir.resolve("nowhere");
 
-    assertThatThrownBy(() -> PluginLoader.load(missing, true))
+    assertThatThrownBy(() -> PluginLoader.load(missing))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining(missing.toString());
   }

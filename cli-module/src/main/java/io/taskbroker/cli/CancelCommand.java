@@ -1,0 +1,60 @@
+package io.taskbroker.cli;
+
+import io.taskbroker.api.TaskBrokerClient;
+import io.taskbroker.cli.internal.CliContext;
+import io.taskbroker.cli.internal.Clients;
+import io.taskbroker.cli.internal.Converters.JobIdConverter;
+import io.taskbroker.cli.internal.DatabaseOptions;
+import io.taskbroker.cli.internal.ExitCodes;
+import io.taskbroker.cli.internal.VerboseOption;
+import io.taskbroker.common.JobStatus;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code taskbroker cancel ID}. */
+@Command(
+    name = "cancel",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Cancel a job and print its status after the call.",
+      "A pending job is cancelled at once (prints 'cancelled'); a running one is stopped by its"
+          + " worker (prints 'running', then the job ends cancelled); a finished one is left as"
+          + " it is."
+    })
+final class CancelCommand implements Callable<Integer> {
+  private final CliContext context;
+
+  @Parameters(
+      index = "0",
+      paramLabel = "ID",
+      converter = JobIdConverter.class,
+      description = "The job's id.")
+  UUID id;
+
+  @Mixin DatabaseOptions database;
+  @Mixin VerboseOption verbose;
+
+  CancelCommand(CliContext context) {
+    this.context = context;
+  }
+
+  @Override
+  public Integer call() {
+    JobStatus status;
+    try (TaskBrokerClient client = Clients.open(database, context)) {
+      status = client.cancel(id);
+    }
+    context.out().println(status.dbValue());
+    if (status == JobStatus.RUNNING) {
+      context
+          .err()
+          .println("cancel requested: its worker interrupts the plugin and the job ends cancelled");
+    } else if (status == JobStatus.COMPLETED || status == JobStatus.FAILED) {
+      context.err().println("job " + id + " had already finished; nothing to cancel");
+    }
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,167 @@
+package io.taskbroker.cli;
+
+import io.taskbroker.cli.internal.CliContext;
+import io.taskbroker.cli.internal.Converters.DurationConverter;
+import io.taskbroker.cli.internal.Converters.QueueList;
+import io.taskbroker.cli.internal.Converters.QueueListConverter;
+import io.taskbroker.cli.internal.Converters.Retention;
+import io.taskbroker.cli.internal.Converters.RetentionConverter;
+import io.taskbroker.cli.internal.DatabaseOptions;
+import io.taskbroker.cli.internal.Durations;
+import io.taskbroker.cli.internal.ExitCodes;
+import io.taskbroker.cli.internal.Plugins;
+import io.taskbroker.cli.internal.StopSignals.StopRequest;
+import io.taskbroker.cli.internal.VerboseOption;
+import io.taskbroker.common.Database;
+import io.taskbroker.common.DatabaseConfig;
+import io.taskbroker.common.Migrations;
+import io.taskbroker.worker.Worker;
+import io.taskbroker.worker.WorkerConfig;
+import io.taskbroker.worker.plugins.PluginRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code taskbroker worker}: migrates, loads plugins, runs a worker until SIGTERM or Ctrl-C, then
+ * drains it and exits 0.
+ */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run a worker: claim jobs of the given queues and run them with the plugins found on the"
+          + " classpath (the bundled examples unless --no-examples) and in --plugins-dir.",
+      "SIGTERM or Ctrl-C stops it gracefully: no new claims, running jobs get --drain-timeout to"
+          + " finish, unfinished ones go back to pending for another worker. A second signal"
+          + " stops at once."
+    })
+final class WorkerCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerCommand.class);
+  // Time for the completer, the hand-back and deregistration after the drain.
+  private static final Duration STOP_MARGIN = Duration.ofSeconds(30);
+
+  private final CliContext context;
+
+  @Option(
+      names = "--concurrency",
+      paramLabel = "N",
+      defaultValue = "" + WorkerConfig.DEFAULT_CONCURRENCY,
+      description = "Jobs run at once per queue, unless --queues says. Default: ${DEFAULT-VALUE}.")
+  int concurrency;
+
+  @Option(
+      names = "--queues",
+      paramLabel = "QUEUES",
+      defaultValue = WorkerConfig.DEFAULT_QUEUE,
+      converter = QueueListConverter.class,
+      description = "Queues to serve: a,b or a:5,b:2 (per-queue concurrency). Default: default.")
+  QueueList queues;
+
+  @Option(
+      names = "--plugins-dir",
+      paramLabel = "DIR",
+      description =
+          "Directory of plugin jars; each jar (or subdirectory of jars) gets its own class loader.")
+  Path pluginsDir;
+
+  @Option(
+      names = "--no-examples",
+      description = "Leave out the bundled example plugins (echo, transcribe).")
+  boolean noExamples;
+
+  @Option(
+      names = "--drain-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "30s",
+      converter = DurationConverter.class,
+      description = "On shutdown, how long running jobs may finish. Default: 30s.")
+  Duration drainTimeout;
+
+  @Option(
+      names = "--poll-interval",
+      paramLabel = "DURATION",
+      defaultValue = "2s",
+      converter = DurationConverter.class,
+      description = "How often to look for work without a notification. Default: 2s.")
+  Duration pollInterval;
+
+  @Option(
+      names = "--lease",
+      paramLabel = "DURATION",
+      defaultValue = "15s",
+      converter = DurationConverter.class,
+      description =
+          "How long a claimed job stays this worker's without a heartbeat; after that another"
+              + " worker rescues it. Default: 15s.")
+  Duration lease;
+
+  @Option(
+      names = "--retention",
+      paramLabel = "DURATION|none",
+      defaultValue = "7d",
+      converter = RetentionConverter.class,
+      description = "Delete finished jobs this old (or 'none' to keep them). Default: 7d.")
+  Retention retention;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description =
+          "Default limit on one attempt, for jobs and plugins that set none. Default: no limit.")
+  Duration timeout;
+
+  @Mixin DatabaseOptions database;
+  @Mixin VerboseOption verbose;
+
+  WorkerCommand(CliContext context) {
+    this.context = context;
+  }
+
+  @Override
+  public Integer call() {
+    PluginRegistry plugins = Plugins.load(pluginsDir, !noExamples);
+    WorkerConfig config =
+        WorkerConfig.builder()
+            .queues(queues.withDefault(concurrency))
+            .pollInterval(pollInterval)
+            .lease(lease)
+            .drainTimeout(drainTimeout)
+            .retention(retention.keep())
+            .defaultTimeout(timeout)
+            .build();
+    DatabaseConfig databaseConfig =
+        database.config(
+            context.env(),
+            "taskbroker-worker",
+            Math.max(DatabaseConfig.DEFAULT_POOL_SIZE, config.queues().size() + 6));
+    // Listening before connecting: a SIGTERM during start-up still ends in a clean stop.
+    try (StopRequest stop = context.stopSignals().watch(drainTimeout.plus(STOP_MARGIN));
+        Database db = Database.connect(databaseConfig)) {
+      Migrations.migrate(db.dataSource());
+      Worker worker = Worker.start(db, config, plugins);
+      try {
+        LOG.info(
+            "Worker {} runs plugins [{}] on queues {} against {}; SIGTERM or Ctrl-C drains for up"
+                + " to {}",
+            worker.id(),
+            Plugins.names(plugins),
+            config.queues(),
+            databaseConfig.describe(),
+            Durations.format(drainTimeout));
+        stop.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        worker.shutdown();
+      }
+    }
+    return ExitCodes.OK;
+  }
+}
