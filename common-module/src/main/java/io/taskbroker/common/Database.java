@@ -6,25 +6,47 @@ import com.zaxxer.hikari.pool.HikariPool;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 
 /**
- * A connection pool and the Jdbi on top of it. Thread-safe. Closing it closes the pool.
+ * The connections taskbroker works on, and the Jdbi on top of them. Thread-safe.
  *
- * <p>Connections for LISTEN are opened with {@link #openDedicatedConnection()}, outside the pool: a
- * listening connection is held for the life of the process and must not starve the pool.
+ * <p>Either a pool of its own ({@link #connect(DatabaseConfig)}), which {@link #close()} closes, or
+ * the application's {@link DataSource} ({@link #using(DataSource)}), which stays the application's:
+ * closing the Database leaves it open. Either way every statement runs as plain JDBC on {@link
+ * #dataSource()}, and an application joins its own transaction through the repositories' {@code
+ * Connection} overloads.
+ *
+ * <p>LISTEN needs a connection held for as long as it listens; {@link #openDedicatedConnection()}
+ * hands one out. With a pool of its own it opens outside the pool, so a listener never starves it;
+ * on an application's data source see {@link #using(DataSource)}.
  */
 public final class Database implements AutoCloseable {
+  private static final AtomicLong APPLICATION_DATA_SOURCES = new AtomicLong();
+
   private final DatabaseConfig config;
-  private final HikariDataSource dataSource;
+  private final DataSource dataSource;
+  // Null when the data source is the application's: then it is not ours to close.
+  private final HikariDataSource ownPool;
+  // Whether LISTEN connections come from dataSource rather than from the config's URL.
+  private final boolean listenOnDataSource;
   private final Jdbi jdbi;
 
-  private Database(DatabaseConfig config, HikariDataSource dataSource) {
+  private Database(
+      DatabaseConfig config,
+      DataSource dataSource,
+      HikariDataSource ownPool,
+      boolean listenOnDataSource) {
     this.config = config;
     this.dataSource = dataSource;
+    this.ownPool = ownPool;
+    this.listenOnDataSource = listenOnDataSource;
     this.jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
   }
 
@@ -45,17 +67,85 @@ public final class Database implements AutoCloseable {
     hikari.addDataSourceProperty("ApplicationName", config.applicationName());
     hikari.addDataSourceProperty("tcpKeepAlive", "true");
     hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
+    HikariDataSource pool;
     try {
-      return new Database(config, new HikariDataSource(hikari));
+      pool = new HikariDataSource(hikari);
     } catch (HikariPool.PoolInitializationException e) {
-      throw unreachable(config, e);
+      throw unreachable("at " + config.describe(), e);
     }
+    return new Database(config, pool, pool, false);
   }
 
+  /**
+   * A Database on the application's own data source (a HikariCP pool, {@code PGSimpleDataSource},
+   * ...), which it uses as it is and never closes. Checks one connection, so a wrong data source
+   * fails here rather than at the first job.
+   *
+   * <p>Connections must come in auto-commit mode (HikariCP's default): taskbroker's statements
+   * commit by themselves. So a data source that hands out the caller's transaction (Spring's {@code
+   * TransactionAwareDataSourceProxy}) does not fit; give the pool behind it, and submit inside a
+   * transaction through the {@code Connection} overloads. Batched submits are fastest with pgjdbc's
+   * {@code reWriteBatchedInserts=true}, which a pool of taskbroker's own sets.
+   *
+   * <p>Each LISTEN connection (a worker's notifier, a client's await) is taken from this data
+   * source and <b>held for as long as it listens</b>, so it occupies one connection of the pool:
+   * size the pool for it (a pool's leak detection will also report it), or use {@link
+   * #using(DataSource, DatabaseConfig)} to listen outside the pool.
+   *
+   * <p>{@link #config()} is a stand-in: its {@code jdbcUrl} names no server but is unique to this
+   * Database (in-process wake-ups between a client and a worker key on it, so share one Database
+   * between them); user and password are null; its connect timeout is the pool's when the data
+   * source is a HikariCP pool, else {@link DatabaseConfig#DEFAULT_CONNECT_TIMEOUT}.
+   *
+   * @throws DatabaseException when no connection can be had, or it is not in auto-commit mode
+   */
+  public static Database using(DataSource dataSource) {
+    Objects.requireNonNull(dataSource, "dataSource");
+    Duration connectTimeout =
+        dataSource instanceof HikariDataSource pool
+            ? Duration.ofMillis(pool.getConnectionTimeout())
+            : DatabaseConfig.DEFAULT_CONNECT_TIMEOUT;
+    int poolSize =
+        dataSource instanceof HikariDataSource pool
+            ? pool.getMaximumPoolSize()
+            : DatabaseConfig.DEFAULT_POOL_SIZE;
+    // Through the canonical constructor: the builder would rightly refuse a URL of no server.
+    DatabaseConfig standIn =
+        new DatabaseConfig(
+            "jdbc:postgresql://application-data-source/"
+                + APPLICATION_DATA_SOURCES.incrementAndGet(),
+            null,
+            null,
+            poolSize,
+            connectTimeout,
+            DatabaseConfig.DEFAULT_APPLICATION_NAME);
+    checkUsable(dataSource);
+    return new Database(standIn, dataSource, null, true);
+  }
+
+  /**
+   * As {@link #using(DataSource)}, but LISTEN connections are opened outside the application's
+   * pool, with the URL, user, password and connect timeout of {@code listenOn} (which must reach
+   * the same database); {@link #config()} is {@code listenOn}. Its pool size is not used.
+   *
+   * @throws DatabaseException when no connection can be had, or it is not in auto-commit mode
+   */
+  public static Database using(DataSource dataSource, DatabaseConfig listenOn) {
+    Objects.requireNonNull(dataSource, "dataSource");
+    Objects.requireNonNull(listenOn, "listenOn");
+    checkUsable(dataSource);
+    return new Database(listenOn, dataSource, null, false);
+  }
+
+  /**
+   * The settings of this Database's own pool; for one on an application's data source, see {@link
+   * #using(DataSource)}.
+   */
   public DatabaseConfig config() {
     return config;
   }
 
+  /** Where every statement gets its connection: the own pool, or the application's data source. */
   public DataSource dataSource() {
     return dataSource;
   }
@@ -64,8 +154,24 @@ public final class Database implements AutoCloseable {
     return jdbi;
   }
 
-  /** A new connection outside the pool, with auto-commit on. The caller closes it. */
+  /**
+   * A connection for LISTEN, with auto-commit on, that the caller holds and closes: outside the
+   * pool, or one of the application's data source (see {@link #using(DataSource)}).
+   */
   public Connection openDedicatedConnection() throws SQLException {
+    if (listenOnDataSource) {
+      Connection connection = dataSource.getConnection();
+      try {
+        // Notifications are delivered between transactions only; an open one would hold them.
+        if (!connection.getAutoCommit()) {
+          connection.setAutoCommit(true);
+        }
+        return connection;
+      } catch (SQLException | RuntimeException e) {
+        connection.close();
+        throw e;
+      }
+    }
     Properties properties = new Properties();
     if (config.user() != null) {
       properties.setProperty("user", config.user());
@@ -80,19 +186,39 @@ public final class Database implements AutoCloseable {
     return DriverManager.getConnection(config.jdbcUrl(), properties);
   }
 
+  /** Closes the pool this Database opened; an application's data source stays open. */
   @Override
   public void close() {
-    dataSource.close();
+    if (ownPool != null) {
+      ownPool.close();
+    }
   }
 
-  private static DatabaseException unreachable(DatabaseConfig config, Exception e) {
+  private static void checkUsable(DataSource dataSource) {
+    boolean autoCommit;
+    try (Connection connection = dataSource.getConnection()) {
+      autoCommit = connection.getAutoCommit();
+    } catch (SQLException | RuntimeException e) {
+      throw unreachable("through the application's data source", e);
+    }
+    if (!autoCommit) {
+      // Our statements would run in a transaction nobody commits: the pool rolls it back on
+      // return, and submitted jobs or a worker's outcomes would vanish without an error.
+      throw new DatabaseException(
+          "the application's data source hands out connections with auto-commit off;"
+              + " taskbroker's statements commit by themselves and need it on"
+              + " (HikariCP: autoCommit=true, the default)",
+          null,
+          null);
+    }
+  }
+
+  private static DatabaseException unreachable(String where, Exception e) {
     Throwable root = e;
     while (root.getCause() != null) {
       root = root.getCause();
     }
     return new DatabaseException(
-        "cannot connect to PostgreSQL at " + config.describe() + ": " + root.getMessage(),
-        SqlStates.of(e),
-        e);
+        "cannot connect to PostgreSQL " + where + ": " + root.getMessage(), SqlStates.of(e), e);
   }
 }

@@ -24,6 +24,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 
 /** Each test takes a fresh database of its own: migrating needs an empty one. */
@@ -63,7 +64,7 @@ class MigrationsTest {
           ResultSet rows =
               statement.executeQuery(
                   "SELECT version, count(*) AS applied, bool_and(success) AS ok"
-                      + " FROM taskbroker.flyway_schema_history WHERE version IS NOT NULL"
+                      + " FROM taskbroker.taskbroker_schema_history WHERE version IS NOT NULL"
                       + " GROUP BY version ORDER BY version")) {
         List<String> versions = new ArrayList<>();
         while (rows.next()) {
@@ -114,7 +115,7 @@ class MigrationsTest {
           Statement statement = connection.createStatement();
           var rows =
               statement.executeQuery(
-                  "SELECT max(version::int) FROM taskbroker.flyway_schema_history"
+                  "SELECT max(version::int) FROM taskbroker.taskbroker_schema_history"
                       + " WHERE type = 'BASELINE'")) {
         rows.next();
         assertThat(rows.getLong(1))
@@ -122,6 +123,144 @@ class MigrationsTest {
       }
       assertSubmitWorks(db);
     }
+  }
+
+  @Test
+  void anApplicationsOwnMigrationsAreNeverRead() throws Exception {
+    // src/test/resources holds an application's db/migration (V1__app.sql, V2__app.sql and a
+    // beforeMigrate.sql callback), a db/callback folder and a flyway.conf, as an application's
+    // classpath would.
+    assertThat(getClass().getClassLoader().getResource("db/migration/V1__app.sql"))
+        .as("the application's migration is on the classpath")
+        .isNotNull();
+    try (TestDatabase db = PostgresServer.get().createDatabase()) {
+      assertThat(Migrations.migrate(db.dataSource())).isEqualTo(migrationFiles().size());
+
+      assertThat(historyVersions(db, "taskbroker." + Migrations.HISTORY_TABLE))
+          .containsExactlyElementsOf(migrationVersions());
+      assertThat(publicTables(db)).as("nothing of the application's ran").isEmpty();
+
+      // The application's own Flyway, all defaults: its location, its history table in public.
+      // It sees its two migrations only, none of taskbroker's.
+      Flyway.configure().dataSource(db.dataSource()).load().migrate();
+
+      assertThat(historyVersions(db, "public.flyway_schema_history")).containsExactly("1", "2");
+      assertThat(publicTables(db)).contains("app_orders", "app_customers", "flyway_schema_history");
+      assertThat(historyVersions(db, "taskbroker." + Migrations.HISTORY_TABLE))
+          .containsExactlyElementsOf(migrationVersions());
+      assertThat(Migrations.migrate(db.dataSource())).as("after the application's run").isZero();
+    }
+  }
+
+  @Test
+  void aDatabaseMigratedWithTheOldHistoryTableIsAdoptedWithoutRerunning() throws Exception {
+    try (TestDatabase db = PostgresServer.get().createDatabase()) {
+      // What earlier versions did: Flyway's default history table name, in schema taskbroker.
+      // Only up to V1, so that adopting it must also apply what came later, and nothing twice.
+      Flyway.configure()
+          .dataSource(db.dataSource())
+          .locations("filesystem:" + MIGRATIONS.toAbsolutePath())
+          .schemas(Migrations.SCHEMA)
+          .createSchemas(true)
+          .table("flyway_schema_history")
+          .target("1")
+          .load()
+          .migrate();
+      String installedOn;
+      try (Connection connection = db.connect();
+          Statement statement = connection.createStatement()) {
+        statement.execute("SELECT taskbroker.submit('echo', '{\"kept\": true}')");
+        statement.execute("CREATE TABLE taskbroker.marker (note text)");
+        statement.execute("INSERT INTO taskbroker.marker VALUES ('survives')");
+        installedOn =
+            JdbcHelpers.one(
+                connection,
+                String.class,
+                "SELECT installed_on::text FROM taskbroker.flyway_schema_history"
+                    + " WHERE version = '1'");
+      }
+
+      assertThat(Migrations.migrate(db.dataSource()))
+          .as("every version after 1, and not 1 again")
+          .isEqualTo(migrationFiles().size() - 1);
+      assertThat(Migrations.migrate(db.dataSource())).isZero();
+
+      try (Connection connection = db.connect()) {
+        assertThat(
+                JdbcHelpers.one(
+                    connection,
+                    Boolean.class,
+                    "SELECT to_regclass('taskbroker.flyway_schema_history') IS NULL"))
+            .as("the old history table is gone")
+            .isTrue();
+        assertThat(
+                JdbcHelpers.one(
+                    connection,
+                    String.class,
+                    "SELECT installed_on::text FROM taskbroker.taskbroker_schema_history"
+                        + " WHERE version = '1'"))
+            .as("V1's history row is the one Flyway wrote then")
+            .isEqualTo(installedOn);
+        assertThat(
+                JdbcHelpers.one(
+                    connection,
+                    Long.class,
+                    "SELECT count(*) FROM taskbroker.jobs WHERE payload = '{\"kept\": true}'"))
+            .isEqualTo(1L);
+        assertThat(JdbcHelpers.one(connection, String.class, "SELECT note FROM taskbroker.marker"))
+            .isEqualTo("survives");
+      }
+      assertThat(historyVersions(db, "taskbroker." + Migrations.HISTORY_TABLE))
+          .containsExactlyElementsOf(migrationVersions());
+      assertSubmitWorks(db);
+    }
+  }
+
+  @Test
+  void theJarCarriesEveryMigrationUnderTaskbrokersOwnLocationOnly() throws Exception {
+    ClassLoader loader = Migrations.class.getClassLoader();
+    for (Path file : migrationFiles()) {
+      String name = file.getFileName().toString();
+      assertThat(loader.getResource(Migrations.LOCATION + "/" + name)).as(name).isNotNull();
+      assertThat(loader.getResource("db/migration/" + name))
+          .as("%s in Flyway's default location", name)
+          .isNull();
+    }
+  }
+
+  /** The versions in a Flyway history table, in the order they were applied. */
+  private static List<String> historyVersions(TestDatabase db, String table) throws SQLException {
+    List<String> versions = new ArrayList<>();
+    try (Connection connection = db.connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT version FROM "
+                    + table
+                    + " WHERE version IS NOT NULL AND success ORDER BY installed_rank")) {
+      while (rows.next()) {
+        versions.add(rows.getString(1));
+      }
+    }
+    return versions;
+  }
+
+  private static List<String> publicTables(TestDatabase db) throws SQLException {
+    List<String> tables = new ArrayList<>();
+    try (Connection connection = db.connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")) {
+      while (rows.next()) {
+        tables.add(rows.getString(1));
+      }
+    }
+    return tables;
+  }
+
+  private static List<String> migrationVersions() throws IOException {
+    return migrationFiles().stream().map(file -> Long.toString(version(file))).toList();
   }
 
   private static List<Path> migrationFiles() throws IOException {
@@ -153,7 +292,7 @@ class MigrationsTest {
     }
   }
 
-  /** Every object of the schema with its definition, Flyway's own history table aside. */
+  /** Every object of the schema with its definition, Flyway's history table aside. */
   private static List<String> schemaFingerprint(TestDatabase db) throws SQLException {
     String sql =
         """
@@ -165,14 +304,14 @@ class MigrationsTest {
           JOIN pg_namespace n ON n.oid = c.relnamespace
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
          WHERE n.nspname = 'taskbroker' AND a.attnum > 0 AND NOT a.attisdropped
-           AND c.relname <> 'flyway_schema_history' AND c.relkind IN ('r', 'v')
+           AND c.relname <> 'taskbroker_schema_history' AND c.relkind IN ('r', 'v')
         UNION ALL
         SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(co.oid)
           FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace
-         WHERE n.nspname = 'taskbroker' AND conname NOT LIKE 'flyway%'
+         WHERE n.nspname = 'taskbroker' AND conname NOT LIKE 'taskbroker_schema_history%'
         UNION ALL
         SELECT 'index ' || indexdef FROM pg_indexes
-         WHERE schemaname = 'taskbroker' AND tablename <> 'flyway_schema_history'
+         WHERE schemaname = 'taskbroker' AND tablename <> 'taskbroker_schema_history'
         UNION ALL
         SELECT 'function ' || p.proname || ' ' || md5(pg_get_functiondef(p.oid))
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -22,7 +22,7 @@ public final class CliQueries {
   static final String SCHEMA_VERSION =
       """
       SELECT version
-        FROM taskbroker.flyway_schema_history
+        FROM taskbroker.taskbroker_schema_history
        WHERE success AND version IS NOT NULL
        ORDER BY installed_rank DESC
        LIMIT 1
