@@ -75,7 +75,8 @@ public final class Worker implements AutoCloseable {
             config.completerBatch(),
             config.completerRetryLimit(),
             this::release,
-            config.clock());
+            config.clock(),
+            config.maxResultBytes());
     this.executor = new JobExecutor(plugins, this::handOver, config.defaultTimeout());
     this.maxUnwritten = 2 * config.totalConcurrency();
     for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
@@ -256,16 +257,8 @@ public final class Worker implements AutoCloseable {
   }
 
   private void cancelRequested(UUID jobId) {
-    active
-        .get(jobId)
-        .ifPresent(
-            job -> {
-              LOG.info(
-                  "Job {} ({}): cancel requested; interrupting the plugin",
-                  jobId,
-                  job.job().plugin());
-              job.cancel("cancelled by request", true);
-            });
+    // Decided at once, like a timeout: the job ends cancelled even if the plugin ignores it.
+    active.get(jobId).ifPresent(job -> executor.cancel(job, "cancelled by request"));
   }
 
   /** Shuts down with the configured drain timeout. */

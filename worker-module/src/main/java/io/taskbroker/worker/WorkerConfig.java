@@ -30,6 +30,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param retention how long finished jobs are kept before the pruner deletes them; null keeps them
  *     forever
  * @param pruneInterval how often the pruner runs
+ * @param maxResultBytes the largest result recorded, in UTF-8 bytes of its JSON; a job whose result
+ *     is larger ends failed, saying so
  */
 public record WorkerConfig(
     String workerId,
@@ -48,7 +50,8 @@ public record WorkerConfig(
     Duration retention,
     Duration pruneInterval,
     boolean rescuerEnabled,
-    InstantSource clock) {
+    InstantSource clock,
+    long maxResultBytes) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_CONCURRENCY = 10;
@@ -64,6 +67,9 @@ public record WorkerConfig(
   public static final Duration DEFAULT_COMPLETER_RETRY_LIMIT = Duration.ofMinutes(10);
   public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
   public static final Duration DEFAULT_PRUNE_INTERVAL = Duration.ofMinutes(1);
+  public static final long DEFAULT_MAX_RESULT_BYTES = 16L * 1024 * 1024;
+  // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
+  public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;
 
   public WorkerConfig {
     queues = Map.copyOf(queues);
@@ -119,6 +125,7 @@ public record WorkerConfig(
     private Duration pruneInterval = DEFAULT_PRUNE_INTERVAL;
     private boolean rescuerEnabled = true;
     private InstantSource clock = InstantSource.system();
+    private long maxResultBytes = DEFAULT_MAX_RESULT_BYTES;
 
     private Builder() {}
 
@@ -222,6 +229,12 @@ public record WorkerConfig(
       return this;
     }
 
+    /** Default 16 MiB. */
+    public Builder maxResultBytes(long maxResultBytes) {
+      this.maxResultBytes = maxResultBytes;
+      return this;
+    }
+
     public WorkerConfig build() {
       if (queues.isEmpty()) {
         throw new InvalidConfigException("a worker needs at least one queue");
@@ -282,6 +295,13 @@ public record WorkerConfig(
         positive("retention", retention, Duration.ZERO);
       }
       positive("prune interval", pruneInterval, Duration.ofMillis(50));
+      if (maxResultBytes < 1 || maxResultBytes > MAX_MAX_RESULT_BYTES) {
+        throw new InvalidConfigException(
+            "max result bytes must be between 1 and "
+                + MAX_MAX_RESULT_BYTES
+                + ", got "
+                + maxResultBytes);
+      }
       return new WorkerConfig(
           workerId == null ? generateWorkerId() : workerId,
           queues,
@@ -299,7 +319,8 @@ public record WorkerConfig(
           retention,
           pruneInterval,
           rescuerEnabled,
-          Objects.requireNonNull(clock, "clock"));
+          Objects.requireNonNull(clock, "clock"),
+          maxResultBytes);
     }
 
     private static void positive(String name, Duration value, Duration minimum) {

@@ -99,4 +99,12 @@ class WorkerConfigTest {
     assertThat(config.drainTimeout()).isZero();
     assertThat(config.retention()).isNull();
   }
+
+  @Test
+  void theResultSizeLimitDefaultsTo16MibAndMustBePositiveAndFitJsonb() {
+    assertThat(WorkerConfig.builder().build().maxResultBytes()).isEqualTo(16L * 1024 * 1024);
+    assertThat(WorkerConfig.builder().maxResultBytes(1).build().maxResultBytes()).isEqualTo(1);
+    assertRejected(b -> b.maxResultBytes(0), "max result bytes", "got 0");
+    assertRejected(b -> b.maxResultBytes(1L << 28), "max result bytes", "got 268435456");
+  }
 }

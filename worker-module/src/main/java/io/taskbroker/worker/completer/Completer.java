@@ -1,5 +1,6 @@
 package io.taskbroker.worker.completer;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.JobStatus;
@@ -10,12 +11,15 @@ import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.OutcomeSink;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.StorableText;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -36,6 +40,13 @@ import org.slf4j.LoggerFactory;
  * database is away, outcomes are kept and retried with backoff for up to the retry limit, then
  * given up (the lease runs out and the rescuer hands the job to another worker).
  *
+ * <p>One job's outcome never costs another job its outcome: each outcome is checked when it is
+ * handed over ({@link #accept}), before it joins a batch (a result that cannot be written as JSON,
+ * holds what jsonb refuses or is over the size limit fails its own job; error text is bounded), and
+ * a batch the database or the driver refuses for any reason but a lost connection is written again
+ * one outcome at a time, so the refusal is narrowed to its job, which is then recorded failed.
+ * Every job handed over leaves the worker: written, rejected, recorded failed or given up.
+ *
  * <p>Thread-safe. {@link #start()} and {@link #stop(Duration)} are idempotent.
  */
 public final class Completer implements OutcomeSink {
@@ -43,13 +54,35 @@ public final class Completer implements OutcomeSink {
   private static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
   private static final int MAX_TRANSIENT_RETRIES = 3;
 
-  private record Pending(RunningJob job, OutcomeWrite write) {}
+  /**
+   * The longest error text stored per attempt, in {@code error} and in {@code errors[].error}
+   * alike; longer text is cut and ends with a marker saying how much was cut.
+   */
+  public static final int MAX_ERROR_CHARS = 8 * 1024;
+
+  /** The longest trace stored in {@code errors[].trace}. */
+  public static final int MAX_TRACE_CHARS = 16 * 1024;
+
+  /**
+   * How much result JSON one statement carries, at most (one outcome may exceed it alone): the
+   * results of a batch travel as one array parameter, which PostgreSQL caps at 1 GB.
+   */
+  static final long MAX_BATCH_RESULT_CHARS = 64L * 1024 * 1024;
+
+  /**
+   * One outcome ready to write.
+   *
+   * @param resultChars the length of its result JSON, to bound a batch
+   * @param fallback whether this is already the failure recorded in place of a refused outcome
+   */
+  private record Pending(RunningJob job, OutcomeWrite write, long resultChars, boolean fallback) {}
 
   private final WorkerRepository repository;
   private final String workerId;
   private final Backoff backoff;
   private final int batchSize;
   private final Duration retryLimit;
+  private final long maxResultBytes;
   private final Consumer<RunningJob> onDone;
   private final InstantSource clock;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
@@ -65,6 +98,8 @@ public final class Completer implements OutcomeSink {
 
   /**
    * @param onDone called once per job after its outcome is written, rejected or given up
+   * @param maxResultBytes the largest result (UTF-8 bytes of its JSON) recorded; a larger one fails
+   *     its job
    */
   public Completer(
       WorkerRepository repository,
@@ -73,7 +108,11 @@ public final class Completer implements OutcomeSink {
       int batchSize,
       Duration retryLimit,
       Consumer<RunningJob> onDone,
-      InstantSource clock) {
+      InstantSource clock,
+      long maxResultBytes) {
+    if (maxResultBytes < 1) {
+      throw new IllegalArgumentException("maxResultBytes must be positive, got " + maxResultBytes);
+    }
     this.repository = repository;
     this.workerId = workerId;
     this.backoff = backoff;
@@ -81,6 +120,7 @@ public final class Completer implements OutcomeSink {
     this.retryLimit = retryLimit;
     this.onDone = onDone;
     this.clock = clock;
+    this.maxResultBytes = maxResultBytes;
   }
 
   public void start() {
@@ -95,9 +135,29 @@ public final class Completer implements OutcomeSink {
     }
   }
 
+  /**
+   * Checks the outcome and queues it for writing. Runs on the thread that decided the outcome (the
+   * plugin's own, for a result), so a result is written as JSON there, not on the completer's
+   * single thread. Never throws: an outcome that cannot be written is queued as its job's failure.
+   */
   @Override
   public void accept(RunningJob job, Outcome outcome) {
-    queue.add(new Pending(job, toWrite(job, outcome)));
+    Pending pending;
+    try {
+      pending = prepare(job, outcome);
+    } catch (RuntimeException e) {
+      LOG.error("Job {}: cannot prepare its outcome; recording it failed instead", job.id(), e);
+      try {
+        pending = fallback(job, outcome instanceof Outcome.Completed, describe(e));
+      } catch (RuntimeException again) {
+        // Nothing can be written for it: at least stop extending its lease, so it is rescued.
+        LOG.error("Job {}: cannot record anything for it; leaving it to the rescuer", job.id());
+        abandoned.incrementAndGet();
+        release(job);
+        return;
+      }
+    }
+    queue.add(pending);
   }
 
   /** Outcomes waiting to be written. */
@@ -146,21 +206,23 @@ public final class Completer implements OutcomeSink {
         // Out of time: what is left is given up below, not tried once more each.
         break;
       }
+      List<Pending> batch = List.of();
       try {
         Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
           continue;
         }
-        List<Pending> batch = new ArrayList<>(Math.min(batchSize, queue.size() + 1));
-        batch.add(first);
-        queue.drainTo(batch, batchSize - 1);
-        writeWithRetry(batch);
+        batch = nextBatch(first);
+        writeWithRetry(batch, System.nanoTime());
       } catch (InterruptedException e) {
         if (!running && System.nanoTime() > stopDeadlineNanos) {
           break;
         }
       } catch (RuntimeException e) {
+        // Not expected (writeWithRetry narrows every failure to its job), but if it comes, the
+        // batch's jobs must still leave the worker, or their leases would be extended forever.
         LOG.error("Completer loop failed unexpectedly; it goes on", e);
+        giveUp(batch, "the completer failed: " + describe(e));
       }
     }
     List<Pending> left = new ArrayList<>();
@@ -168,8 +230,27 @@ public final class Completer implements OutcomeSink {
     giveUp(left, "the worker stopped before they could be written");
   }
 
-  private void writeWithRetry(List<Pending> batch) {
-    long started = System.nanoTime();
+  /** The first outcome and what is queued behind it, up to the batch size and result volume. */
+  private List<Pending> nextBatch(Pending first) {
+    List<Pending> batch = new ArrayList<>(Math.min(batchSize, queue.size() + 1));
+    batch.add(first);
+    long resultChars = first.resultChars();
+    while (batch.size() < batchSize && resultChars < MAX_BATCH_RESULT_CHARS) {
+      Pending next = queue.poll();
+      if (next == null) {
+        break;
+      }
+      batch.add(next);
+      resultChars += next.resultChars();
+    }
+    return batch;
+  }
+
+  /**
+   * Writes the batch; returns once every job in it was written, rejected, recorded failed or given
+   * up. Retries a lost connection until {@code started} plus the retry limit.
+   */
+  private void writeWithRetry(List<Pending> batch, long started) {
     int failures = 0;
     int transientRetries = 0;
     while (true) {
@@ -187,7 +268,7 @@ public final class Completer implements OutcomeSink {
           continue;
         }
         if (!e.isConnectionLoss()) {
-          writeOneByOne(batch, e);
+          writeOneByOne(batch, started, e.getMessage());
           return;
         }
         failures++;
@@ -207,6 +288,11 @@ public final class Completer implements OutcomeSink {
               retryLimit);
         }
         pauseUnlessStopped(wait + ThreadLocalRandom.current().nextLong(wait / 4 + 1));
+      } catch (RuntimeException e) {
+        // Not the database's answer: building the statement failed (encoding a value as JSON,
+        // binding a parameter). Some outcome in the batch is at fault; find it like a refusal.
+        writeOneByOne(batch, started, describe(e));
+        return;
       }
     }
   }
@@ -227,44 +313,53 @@ public final class Completer implements OutcomeSink {
     }
   }
 
-  /** A batch failed for a reason other than the connection: isolate the outcome at fault. */
-  private void writeOneByOne(List<Pending> batch, DatabaseException cause) {
+  /**
+   * A batch was refused for a reason other than the connection: each outcome is written alone, so
+   * the refusal is narrowed to the outcome at fault, and that job is recorded failed instead.
+   */
+  private void writeOneByOne(List<Pending> batch, long started, String cause) {
     if (batch.size() > 1) {
       LOG.warn(
           "Completer: a batch of {} failed ({}); writing one by one",
           batch.size(),
-          cause.getMessage());
-    }
-    for (Pending pending : batch) {
-      try {
-        write(List.of(pending));
-      } catch (DatabaseException e) {
-        if (e.isConnectionLoss()) {
-          writeWithRetry(List.of(pending));
-          continue;
-        }
-        LOG.error(
-            "Job {}: cannot record its outcome ({}); recording it failed instead",
-            pending.job().id(),
-            e.getMessage());
-        OutcomeWrite fallback =
-            new OutcomeWrite(
-                pending.job().id(),
-                pending.job().job().attempt(),
-                JobStatus.FAILED,
-                null,
-                "could not record the outcome: " + e.getMessage(),
-                null,
-                null,
-                null,
-                false);
-        try {
-          write(List.of(new Pending(pending.job(), fallback)));
-        } catch (DatabaseException again) {
-          giveUp(List.of(pending), again.getMessage());
-        }
+          StorableText.truncate(cause, MAX_ERROR_CHARS));
+      for (Pending pending : batch) {
+        writeWithRetry(List.of(pending), started);
       }
+      return;
     }
+    Pending pending = batch.get(0);
+    if (pending.fallback()) {
+      giveUp(batch, "not even its failure could be recorded: " + cause);
+      return;
+    }
+    LOG.error(
+        "Job {}: cannot record its outcome ({}); recording it failed instead",
+        pending.job().id(),
+        StorableText.truncate(cause, MAX_ERROR_CHARS));
+    boolean hadResult = pending.write().status() == JobStatus.COMPLETED;
+    writeWithRetry(List.of(fallback(pending.job(), hadResult, cause)), started);
+  }
+
+  /**
+   * The failure recorded for a job whose outcome cannot be: final, not retried (the plugin ran and
+   * would most likely produce the same outcome again).
+   */
+  private Pending fallback(RunningJob running, boolean hadResult, String why) {
+    String error = (hadResult ? "result" : "outcome") + " could not be recorded: " + why;
+    ObjectNode entry = errorEntry(running, "error", error, null);
+    OutcomeWrite write =
+        new OutcomeWrite(
+            running.id(),
+            running.job().attempt(),
+            JobStatus.FAILED,
+            null,
+            errorText(error),
+            entry,
+            null,
+            null,
+            false);
+    return new Pending(running, write, 0, true);
   }
 
   private void write(List<Pending> batch) {
@@ -273,6 +368,15 @@ public final class Completer implements OutcomeSink {
       writes.add(pending.write());
     }
     Map<UUID, JobStatus> accepted = repository.complete(workerId, writes);
+    Set<UUID> sent = new HashSet<>();
+    batch.forEach(pending -> sent.add(pending.job().id()));
+    if (!sent.containsAll(accepted.keySet())) {
+      LOG.error(
+          "Completer: the database reported {} job(s) written that were not in the batch of {};"
+              + " this indicates a bug",
+          accepted.size(),
+          batch.size());
+    }
     for (Pending pending : batch) {
       UUID id = pending.job().id();
       if (accepted.containsKey(id)) {
@@ -295,7 +399,16 @@ public final class Completer implements OutcomeSink {
             pending.write().status().dbValue(),
             pending.write().attempt());
       }
-      onDone.accept(pending.job());
+      release(pending.job());
+    }
+  }
+
+  /** The job leaves the worker; a failure of the callback must not undo the write just made. */
+  private void release(RunningJob job) {
+    try {
+      onDone.accept(job);
+    } catch (RuntimeException e) {
+      LOG.error("Job {}: releasing it after its outcome failed", job.id(), e);
     }
   }
 
@@ -314,8 +427,38 @@ public final class Completer implements OutcomeSink {
         why,
         batch.stream().map(pending -> pending.job().id()).toList());
     for (Pending pending : batch) {
-      onDone.accept(pending.job());
+      release(pending.job());
     }
+  }
+
+  /** The write for an outcome, checked: a result that cannot be recorded fails its job here. */
+  private Pending prepare(RunningJob running, Outcome outcome) {
+    if (outcome instanceof Outcome.Completed completed) {
+      ResultJson.Checked result = ResultJson.check(completed.result(), maxResultBytes);
+      if (!result.ok()) {
+        LOG.warn(
+            "Job {} ({}): its result cannot be recorded ({}); recording the job failed",
+            running.id(),
+            running.job().plugin(),
+            result.problem());
+        return fallback(running, true, result.problem());
+      }
+      return new Pending(running, completedWrite(running, result.node()), result.chars(), false);
+    }
+    return new Pending(running, toWrite(running, outcome), 0, false);
+  }
+
+  private static OutcomeWrite completedWrite(RunningJob running, JsonNode result) {
+    return new OutcomeWrite(
+        running.id(),
+        running.job().attempt(),
+        JobStatus.COMPLETED,
+        result,
+        null,
+        null,
+        null,
+        null,
+        false);
   }
 
   private OutcomeWrite toWrite(RunningJob running, Outcome outcome) {
@@ -323,17 +466,8 @@ public final class Completer implements OutcomeSink {
     int attempt = job.attempt();
     boolean attemptsLeft = attempt < job.maxAttempts();
     // Java 17 has no pattern switch; the sealed interface keeps this chain complete.
-    if (outcome instanceof Outcome.Completed completed) {
-      return new OutcomeWrite(
-          job.id(),
-          attempt,
-          JobStatus.COMPLETED,
-          completed.result(),
-          null,
-          null,
-          null,
-          null,
-          false);
+    if (outcome instanceof Outcome.Completed) {
+      throw new IllegalArgumentException("a result is checked by prepare()");
     }
     if (outcome instanceof Outcome.Failed failed) {
       ObjectNode entry = errorEntry(running, failed.kind(), failed.error(), failed.trace());
@@ -356,7 +490,7 @@ public final class Completer implements OutcomeSink {
         attempt,
         JobStatus.CANCELLED,
         null,
-        printable(cancelled.reason()),
+        errorText(cancelled.reason()),
         null,
         null,
         null,
@@ -377,7 +511,7 @@ public final class Completer implements OutcomeSink {
         attempt,
         retry ? JobStatus.PENDING : JobStatus.FAILED,
         null,
-        printable(error),
+        errorText(error),
         entry,
         retry ? runAt : null,
         retry ? delay : null,
@@ -390,16 +524,30 @@ public final class Completer implements OutcomeSink {
     entry.put("at", clock.instant().toString());
     entry.put("worker_id", workerId);
     entry.put("kind", kind);
-    entry.put("error", printable(error));
+    entry.put("error", errorText(error));
     if (trace != null) {
-      entry.put("trace", printable(trace));
+      entry.put("trace", StorableText.of(trace, MAX_TRACE_CHARS));
     }
     return entry;
   }
 
-  /** PostgreSQL text cannot hold NUL; an error message that has one must still be recorded. */
-  private static String printable(String text) {
-    return text == null || text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+  /**
+   * Error text as stored: bounded (a plugin's 20 MB message would be stored twice, in {@code error}
+   * and {@code errors[].error}), and with what PostgreSQL text refuses (NUL, a lone surrogate)
+   * replaced, so the message is still recorded rather than lost to a fallback.
+   */
+  private static String errorText(String text) {
+    return StorableText.of(text, MAX_ERROR_CHARS);
+  }
+
+  private static String describe(Throwable e) {
+    String message;
+    try {
+      message = e.getMessage();
+    } catch (RuntimeException unreadable) {
+      message = null;
+    }
+    return e.getClass().getName() + (message == null ? "" : ": " + message);
   }
 
   private static void sleepQuietly(long millis) {

@@ -6,9 +6,10 @@ import io.taskbroker.api.plugin.JobCancelledException;
 import io.taskbroker.api.plugin.RetryJob;
 import io.taskbroker.api.plugin.SnoozeJob;
 import io.taskbroker.api.plugin.TaskPlugin;
+import io.taskbroker.worker.internal.StorableText;
 import io.taskbroker.worker.plugins.PluginRegistry;
 import java.io.PrintWriter;
-import java.io.StringWriter;
+import java.io.Writer;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -34,6 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class JobExecutor {
   private static final Logger LOG = LoggerFactory.getLogger(JobExecutor.class);
   private static final int TRACE_LINES = 12;
+  private static final int MAX_TRACE_LINE_CHARS = 1024;
 
   private final PluginRegistry plugins;
   private final OutcomeSink sink;
@@ -70,7 +72,31 @@ public final class JobExecutor {
 
   /** Starts the job on its own thread and returns at once. */
   public void start(RunningJob job) {
+    job.onCancelRequest(reason -> cancel(job, reason));
     threads.execute(() -> run(job));
+  }
+
+  /**
+   * A user's cancel of a running job (the database has it recorded), decided like a timeout: the
+   * job's outcome is {@code cancelled} at once and handed to the sink, which frees its slot, and
+   * the plugin is interrupted. A plugin that ignores the interrupt keeps its thread, abandoned;
+   * what it returns later is dropped. Does nothing when the outcome was decided already (the plugin
+   * returned first: its outcome stands, and the completion statement turns a failure into {@code
+   * cancelled}).
+   */
+  public void cancel(RunningJob job, String reason) {
+    if (!job.decide()) {
+      LOG.debug("Job {}: cancel requested after its outcome was decided", job.id());
+      return;
+    }
+    job.cancel(reason, true);
+    LOG.info(
+        "Job {} ({}): {}; interrupted the plugin and freed its slot (a plugin that ignores the"
+            + " interrupt keeps its thread until it returns)",
+        job.id(),
+        job.job().plugin(),
+        reason);
+    handOver(job, new Outcome.Cancelled(reason));
   }
 
   /** Threads inside a plugin right now, including ones whose outcome was already decided. */
@@ -83,6 +109,10 @@ public final class JobExecutor {
     job.attach(Thread.currentThread());
     ScheduledFuture<?> timer = null;
     try {
+      if (job.isDecided()) {
+        // Cancelled before its thread started: the outcome is with the completer already.
+        return;
+      }
       Optional<TaskPlugin> plugin = plugins.find(job.job().plugin());
       if (plugin.isEmpty()) {
         // The claim filters on our plugins, so this means the registry and claim disagree.
@@ -165,12 +195,12 @@ public final class JobExecutor {
         job.id(),
         job.job().plugin(),
         timeout);
-    sink.accept(job, new Outcome.Failed("timeout", "timed out after " + timeout, null, true));
+    handOver(job, new Outcome.Failed("timeout", "timed out after " + timeout, null, true));
   }
 
   private void finish(RunningJob job, Outcome outcome) {
     if (job.decide()) {
-      sink.accept(job, outcome);
+      handOver(job, outcome);
     } else {
       LOG.info(
           "Job {} ({}): the plugin returned after its outcome was decided ({}); its late result"
@@ -178,6 +208,18 @@ public final class JobExecutor {
           job.id(),
           job.job().plugin(),
           job.cancelReason());
+    }
+  }
+
+  /** The outcome is decided: only the sink can end the job now, so its failure is logged loudly. */
+  private void handOver(RunningJob job, Outcome outcome) {
+    try {
+      sink.accept(job, outcome);
+    } catch (RuntimeException e) {
+      LOG.error(
+          "Job {}: the completer refused its outcome; the job stays held until the worker stops",
+          job.id(),
+          e);
     }
   }
 
@@ -194,22 +236,92 @@ public final class JobExecutor {
     threads.shutdown();
   }
 
+  /**
+   * The exception as one line of error text. Safe with any throwable: a plugin's exception whose
+   * getMessage() itself throws still yields a description. The completer bounds its length.
+   */
   static String describe(Throwable e) {
-    String message = e.getMessage();
+    String message;
+    try {
+      message = e.getMessage();
+    } catch (RuntimeException unreadable) {
+      message = "(its message could not be read: " + unreadable.getClass().getName() + ")";
+    }
     return e.getClass().getName() + (message == null ? "" : ": " + message);
   }
 
+  /**
+   * The first {@value #TRACE_LINES} lines of the stack trace, each cut to {@value
+   * #MAX_TRACE_LINE_CHARS} characters: a 20 MB exception message is also the trace's first line.
+   */
   static String trace(Throwable e) {
-    StringWriter text = new StringWriter();
-    e.printStackTrace(new PrintWriter(text));
-    String[] lines = text.toString().split("\n");
-    StringBuilder shortTrace = new StringBuilder();
-    for (int i = 0; i < Math.min(lines.length, TRACE_LINES); i++) {
-      shortTrace.append(lines[i].stripTrailing()).append('\n');
+    TraceWriter text = new TraceWriter();
+    try (PrintWriter printer = new PrintWriter(text)) {
+      e.printStackTrace(printer);
+    } catch (RuntimeException unprintable) {
+      char[] note =
+          ("\t(the rest could not be printed: " + describe(unprintable) + ")\n").toCharArray();
+      text.write(note, 0, note.length);
     }
-    if (lines.length > TRACE_LINES) {
-      shortTrace.append("\t... ").append(lines.length - TRACE_LINES).append(" more\n");
+    return text.result();
+  }
+
+  /** Keeps the first lines of what is written to it, each bounded; counts the rest. */
+  private static final class TraceWriter extends Writer {
+    private final StringBuilder kept = new StringBuilder();
+    private int lines;
+    private int lineChars;
+    private long cutFromLine;
+    private long linesLeftOut;
+
+    @Override
+    public void write(char[] chars, int offset, int length) {
+      for (int i = offset; i < offset + length; i++) {
+        char c = chars[i];
+        if (c == '\r') {
+          continue;
+        }
+        if (lines >= TRACE_LINES) {
+          if (c == '\n') {
+            linesLeftOut++;
+          }
+          continue;
+        }
+        if (c == '\n') {
+          endLine();
+        } else if (lineChars < MAX_TRACE_LINE_CHARS) {
+          kept.append(c);
+          lineChars++;
+        } else {
+          cutFromLine++;
+        }
+      }
     }
-    return shortTrace.toString();
+
+    private void endLine() {
+      if (cutFromLine > 0) {
+        kept.append(StorableText.marker(cutFromLine));
+      }
+      kept.append('\n');
+      lines++;
+      lineChars = 0;
+      cutFromLine = 0;
+    }
+
+    String result() {
+      if (lines < TRACE_LINES && (lineChars > 0 || cutFromLine > 0)) {
+        endLine();
+      }
+      if (linesLeftOut > 0) {
+        kept.append("\t... ").append(linesLeftOut).append(" more\n");
+      }
+      return kept.toString();
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void close() {}
   }
 }

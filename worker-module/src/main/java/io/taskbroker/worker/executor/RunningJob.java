@@ -5,6 +5,7 @@ import io.taskbroker.common.sql.ClaimRef;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * One claimed job while this worker holds it: from the claim until its outcome is written (or the
@@ -12,8 +13,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * listener all touch it.
  *
  * <p>The outcome is decided exactly once ({@link #decide()}): whichever of "plugin returned",
- * "timed out", "lost the lease" or "shutdown gave up on it" comes first wins; later ones are
- * dropped. That is what keeps a plugin that ignores interruption from recording twice.
+ * "timed out", "cancelled by request", "lost the lease" or "shutdown gave up on it" comes first
+ * wins; later ones are dropped. That is what keeps a plugin that ignores interruption from
+ * recording twice.
  */
 public final class RunningJob {
   private final Job job;
@@ -27,6 +29,8 @@ public final class RunningJob {
   private final Object threadLock = new Object();
   private Thread thread;
   private volatile boolean cancelledByRequest;
+  // Set by the executor when it starts the job: how a user's cancel is decided.
+  private volatile Consumer<String> cancelHandler;
 
   /** The latest progress a plugin reported that the heartbeat has not yet written. */
   public record Progress(float fraction, String message) {}
@@ -97,6 +101,25 @@ public final class RunningJob {
       if (thread != null) {
         thread.interrupt();
       }
+    }
+  }
+
+  void onCancelRequest(Consumer<String> handler) {
+    this.cancelHandler = handler;
+  }
+
+  /**
+   * A user's cancel, recorded in the database: decided at once by the executor that runs the job
+   * (the job ends cancelled and frees its slot even if the plugin ignores the interrupt). Before
+   * the executor has the job, only the flag is set; the executor sees it before it starts the
+   * plugin.
+   */
+  public void requestCancel(String reason) {
+    Consumer<String> handler = cancelHandler;
+    if (handler != null) {
+      handler.accept(reason);
+    } else {
+      cancel(reason, true);
     }
   }
 

@@ -8,6 +8,7 @@ import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.Worker;
+import io.taskbroker.worker.WorkerConfig;
 import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.RunningJob;
@@ -88,7 +89,8 @@ class FencingTest extends WorkerDatabaseTest {
             100,
             Duration.ofSeconds(5),
             done::add,
-            InstantSource.system());
+            InstantSource.system(),
+            WorkerConfig.DEFAULT_MAX_RESULT_BYTES);
     completer.start();
     try {
       RunningJob stale = new RunningJob(claims[0], "fence-completer");

@@ -38,7 +38,7 @@ class UnwritableOutcomeTest extends WorkerDatabaseTest {
 
     Job row = jobs.get(bad);
     assertThat(row.status()).isEqualTo(JobStatus.FAILED);
-    assertThat(row.error()).startsWith("could not record the outcome");
+    assertThat(row.error()).startsWith("result could not be recorded");
     assertThat(worker.runningCount()).isZero();
   }
 
