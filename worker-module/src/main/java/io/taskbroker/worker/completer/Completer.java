@@ -10,6 +10,7 @@ import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.OutcomeSink;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -52,6 +53,7 @@ public final class Completer implements OutcomeSink {
   private final Duration retryLimit;
   private final Consumer<RunningJob> onDone;
   private final InstantSource clock;
+  private final Supervisor.Unit unit;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
@@ -74,6 +76,30 @@ public final class Completer implements OutcomeSink {
       Duration retryLimit,
       Consumer<RunningJob> onDone,
       InstantSource clock) {
+    this(
+        repository,
+        workerId,
+        backoff,
+        batchSize,
+        retryLimit,
+        onDone,
+        clock,
+        Supervisor.alone(workerId).unit("completer", retryLimit.plusMinutes(1)));
+  }
+
+  /**
+   * @param unit the supervised unit the completer's thread is: an Error on it stops the worker
+   */
+  public Completer(
+      WorkerRepository repository,
+      String workerId,
+      Backoff backoff,
+      int batchSize,
+      Duration retryLimit,
+      Consumer<RunningJob> onDone,
+      InstantSource clock,
+      Supervisor.Unit unit) {
+    this.unit = unit;
     this.repository = repository;
     this.workerId = workerId;
     this.backoff = backoff;
@@ -89,7 +115,7 @@ public final class Completer implements OutcomeSink {
         return;
       }
       running = true;
-      thread = new Thread(this::run, "taskbroker-completer");
+      thread = new Thread(unit.supervise(this::run), "taskbroker-completer");
       thread.setDaemon(true);
       thread.start();
     }
@@ -130,6 +156,7 @@ public final class Completer implements OutcomeSink {
       running = false;
       toJoin = thread;
     }
+    unit.stopped();
     try {
       toJoin.join(Math.max(1, timeout.toMillis() + 1000));
     } catch (InterruptedException e) {
@@ -146,6 +173,7 @@ public final class Completer implements OutcomeSink {
         // Out of time: what is left is given up below, not tried once more each.
         break;
       }
+      unit.progress();
       try {
         Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
@@ -155,11 +183,13 @@ public final class Completer implements OutcomeSink {
         batch.add(first);
         queue.drainTo(batch, batchSize - 1);
         writeWithRetry(batch);
+        unit.ok();
       } catch (InterruptedException e) {
         if (!running && System.nanoTime() > stopDeadlineNanos) {
           break;
         }
       } catch (RuntimeException e) {
+        unit.failed(e);
         LOG.error("Completer loop failed unexpectedly; it goes on", e);
       }
     }

@@ -111,6 +111,16 @@ final class Cli {
         }
 
         @Override
+        public boolean await(Duration timeout) throws InterruptedException {
+          return requested.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public boolean graceful() {
+          return true;
+        }
+
+        @Override
         public void close() {
           stopped.countDown();
         }
