@@ -152,6 +152,10 @@ public final class Worker implements AutoCloseable {
     this.notifications =
         new WorkerNotifications(
             database, id, producers, this::cancelRequested, heartbeater::beatSoon);
+    // The LISTEN thread blocks on its socket between notifications: it has no rounds to watch
+    // (polling covers a silent one), but its death stops the worker like any other unit's.
+    Supervisor.Unit notifier = supervisor.unit("notifier", Duration.ofDays(36_500));
+    notifications.onDeath(notifier::died);
     // Reports units that stopped going round; cheap (no SQL), so it runs with the heartbeat.
     this.watchdog =
         new PeriodicTask(
