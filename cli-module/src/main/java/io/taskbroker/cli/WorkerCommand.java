@@ -10,14 +10,16 @@ import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.Durations;
 import io.taskbroker.cli.internal.ExitCodes;
 import io.taskbroker.cli.internal.Plugins;
-import io.taskbroker.cli.internal.StopSignals.StopRequest;
 import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
 import io.taskbroker.common.Migrations;
+import io.taskbroker.worker.HandBack;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.WorkerConfig;
+import io.taskbroker.worker.WorkerHealth;
 import io.taskbroker.worker.plugins.PluginRegistry;
+import io.taskbroker.worker.process.StopSignals.StopRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -29,7 +31,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code taskbroker worker}: migrates, loads plugins, runs a worker until SIGTERM or Ctrl-C, then
- * drains it and exits 0.
+ * drains it and exits 0. A worker whose own machinery fails (an Error on one of its units) stops
+ * and the command exits 1; a JVM exiting unasked (a plugin calling {@code System.exit}) drains, but
+ * spends the attempt of every job it hands back.
  */
 @Command(
     name = "worker",
@@ -45,6 +49,8 @@ final class WorkerCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerCommand.class);
   // Time for the completer, the hand-back and deregistration after the drain.
   private static final Duration STOP_MARGIN = Duration.ofSeconds(30);
+  // How often the waiting main thread looks whether the worker failed (in memory, no SQL).
+  private static final Duration HEALTH_CHECK = Duration.ofMillis(200);
 
   private final CliContext context;
 
@@ -146,6 +152,8 @@ final class WorkerCommand implements Callable<Integer> {
         Database db = Database.connect(databaseConfig)) {
       Migrations.migrate(db.dataSource());
       Worker worker = Worker.start(db, config, plugins);
+      boolean failed = false;
+      boolean graceful = true;
       try {
         LOG.info(
             "Worker {} runs plugins [{}] on queues {} against {}; SIGTERM or Ctrl-C drains for up"
@@ -155,11 +163,27 @@ final class WorkerCommand implements Callable<Integer> {
             config.queues(),
             databaseConfig.describe(),
             Durations.format(drainTimeout));
-        stop.await();
+        while (!stop.await(HEALTH_CHECK)) {
+          if (worker.health().status() == WorkerHealth.Status.FAILED) {
+            failed = true;
+            break;
+          }
+        }
+        graceful = !failed && stop.graceful();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } finally {
-        worker.shutdown();
+        worker.shutdown(drainTimeout, graceful ? HandBack.REFUND : HandBack.SPEND);
+      }
+      if (failed) {
+        WorkerHealth health = worker.health();
+        LOG.error(
+            "Worker {} failed: its unit {} died ({}); exiting with status {}",
+            worker.id(),
+            health.failedUnit().orElse("?"),
+            health.failure().map(Throwable::toString).orElse("?"),
+            ExitCodes.ERROR);
+        return ExitCodes.ERROR;
       }
     }
     return ExitCodes.OK;

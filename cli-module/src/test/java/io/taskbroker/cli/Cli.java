@@ -1,8 +1,8 @@
 package io.taskbroker.cli;
 
 import io.taskbroker.cli.internal.CliContext;
-import io.taskbroker.cli.internal.StopSignals;
 import io.taskbroker.testsupport.TestDatabase;
+import io.taskbroker.worker.process.StopSignals;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URLEncoder;
@@ -108,6 +108,16 @@ final class Cli {
         @Override
         public void await() throws InterruptedException {
           requested.await();
+        }
+
+        @Override
+        public boolean await(Duration timeout) throws InterruptedException {
+          return requested.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public boolean graceful() {
+          return true;
         }
 
         @Override

@@ -5,6 +5,7 @@ import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.sql.JobRepository;
+import io.taskbroker.common.sql.RescuedJob;
 import io.taskbroker.common.sql.WorkerRegistration;
 import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.completer.Completer;
@@ -13,6 +14,8 @@ import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.JobExecutor;
 import io.taskbroker.worker.executor.RunningJob;
 import io.taskbroker.worker.heartbeat.Heartbeater;
+import io.taskbroker.worker.internal.PeriodicTask;
+import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.maintenance.Pruner;
 import io.taskbroker.worker.maintenance.Rescuer;
 import io.taskbroker.worker.notify.WorkerNotifications;
@@ -39,6 +42,11 @@ import org.slf4j.LoggerFactory;
  * goes to the completer and the slot is freed → the completer writes the outcome, fenced, and the
  * job leaves the worker. The heartbeater extends its lease meanwhile. Thread-safe; shutdown is
  * idempotent.
+ *
+ * <p>Supervised: every background unit reports its progress to a {@link Supervisor}. An {@code
+ * Error} on a unit's thread stops the worker at once ({@link #health()} says {@code FAILED} and
+ * why; its unfinished jobs leave it with the attempt spent); it never stays half-alive, claiming
+ * jobs it can no longer finish.
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -60,6 +68,8 @@ public final class Worker implements AutoCloseable {
   private final List<LocalWakeups.Registration> localWakeups = new ArrayList<>();
   private final Object lifecycle = new Object();
   private ShutdownReport shutdownReport;
+  private final Supervisor supervisor;
+  private final PeriodicTask watchdog;
 
   private Worker(Database database, WorkerConfig config, PluginRegistry plugins) {
     this.config = config;
@@ -67,6 +77,7 @@ public final class Worker implements AutoCloseable {
     this.listenTimeout = database.config().connectTimeout();
     this.databaseKey = database.config().jdbcUrl();
     String id = config.workerId();
+    this.supervisor = new Supervisor(id, config.clock(), this::unitDied);
     this.completer =
         new Completer(
             repository,
@@ -76,7 +87,8 @@ public final class Worker implements AutoCloseable {
             config.completerRetryLimit(),
             this::release,
             config.clock(),
-            config.maxResultBytes());
+            config.maxResultBytes(),
+            supervisor.unit("completer", config.completerRetryLimit().plusMinutes(1)));
     this.executor = new JobExecutor(plugins, this::handOver, config.defaultTimeout());
     this.maxUnwritten = 2 * config.totalConcurrency();
     for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
@@ -93,7 +105,8 @@ public final class Worker implements AutoCloseable {
               config.pollInterval(),
               config.maxClaimBatch(),
               job -> dispatch(job, name),
-              config.clock()));
+              config.clock(),
+              supervisor.unit("producer-" + name, stallBound(config.pollInterval()))));
     }
     List<String> pluginNames = new ArrayList<>(plugins.names());
     if (plugins.acceptsAnyPlugin()) {
@@ -108,7 +121,8 @@ public final class Worker implements AutoCloseable {
                 ProcessHandle.current().pid(),
                 config.queues(),
                 pluginNames,
-                config.totalConcurrency()));
+                config.totalConcurrency()),
+            supervisor);
     this.heartbeater =
         new Heartbeater(
             repository,
@@ -117,19 +131,45 @@ public final class Worker implements AutoCloseable {
             config.heartbeatInterval(),
             config.lease(),
             registration,
-            this::release);
+            this::release,
+            supervisor.unit("heartbeat", stallBound(config.heartbeatInterval())));
     Duration staleWorker = max(config.lease().multipliedBy(4), Duration.ofMinutes(1));
     this.rescuer =
         config.rescuerEnabled()
-            ? new Rescuer(repository, config.rescueInterval(), staleWorker)
+            ? new Rescuer(
+                repository,
+                config.rescueInterval(),
+                staleWorker,
+                supervisor.unit("rescuer", stallBound(config.rescueInterval())))
             : null;
     this.pruner =
         config.retention() == null
             ? null
-            : new Pruner(new JobRepository(database), config.retention(), config.pruneInterval());
+            : new Pruner(
+                new JobRepository(database),
+                config.retention(),
+                config.pruneInterval(),
+                supervisor.unit("pruner", stallBound(config.pruneInterval())));
     this.notifications =
         new WorkerNotifications(
             database, id, producers, this::cancelRequested, heartbeater::beatSoon);
+    // The LISTEN thread blocks on its socket between notifications: it has no rounds to watch
+    // (polling covers a silent one), but its death stops the worker like any other unit's.
+    Supervisor.Unit notifier = supervisor.unit("notifier", Duration.ofDays(36_500));
+    notifications.onDeath(notifier::died);
+    // Reports units that stopped going round; cheap (no SQL), so it runs with the heartbeat.
+    this.watchdog =
+        new PeriodicTask(
+            "watchdog",
+            config.heartbeatInterval(),
+            0,
+            supervisor.unit("watchdog", stallBound(config.heartbeatInterval())),
+            supervisor::watch);
+  }
+
+  /** How long a unit whose loop goes round every {@code interval} may go without a round. */
+  private static Duration stallBound(Duration interval) {
+    return max(interval.multipliedBy(5), Duration.ofMinutes(1));
   }
 
   /**
@@ -149,6 +189,7 @@ public final class Worker implements AutoCloseable {
     notifications.start();
     completer.start();
     heartbeater.start();
+    watchdog.start();
     if (rescuer != null) {
       rescuer.start();
     }
@@ -204,6 +245,44 @@ public final class Worker implements AutoCloseable {
     return notifications.isConnected();
   }
 
+  /**
+   * The worker's health and each unit's: {@code HEALTHY}; {@code UNHEALTHY} while a unit keeps
+   * failing or has stalled; {@code FAILED} once a unit died of an Error (the worker then stops
+   * itself; {@link WorkerHealth#failure()} says why); {@code STOPPED} after {@link #shutdown}.
+   */
+  public WorkerHealth health() {
+    return supervisor.health();
+  }
+
+  /** Whether the worker runs and every unit is well. */
+  public boolean isHealthy() {
+    return health().isHealthy();
+  }
+
+  /**
+   * Test hook: the unit's own thread throws {@code error} at its next round, as if its machinery
+   * had failed there. Units: {@code completer}, {@code heartbeat}, {@code producer-<queue>}, {@code
+   * rescuer}, {@code pruner}, {@code watchdog}.
+   */
+  void injectFault(String unit, Error error) {
+    supervisor
+        .find(unit)
+        .orElseThrow(() -> new IllegalArgumentException("no unit " + unit))
+        .injectFault(error);
+  }
+
+  /**
+   * A unit died of an Error: the worker cannot be trusted to finish what it claims. Stop at once,
+   * on a thread of its own (the dying thread may be one the shutdown waits for), and not as a
+   * daemon, so the hand-back is not cut short by the JVM exiting.
+   */
+  private void unitDied(String unit, Throwable error) {
+    Thread stop =
+        new Thread(() -> shutdown(Duration.ZERO, HandBack.SPEND), "taskbroker-failed-stop");
+    stop.setDaemon(false);
+    stop.start();
+  }
+
   /** Jobs this worker holds now (running, or finished with the outcome not yet written). */
   public int runningCount() {
     return active.size();
@@ -217,7 +296,11 @@ public final class Worker implements AutoCloseable {
     return completer.rejectedCount();
   }
 
-  /** Runs one rescue pass now (tests and tools); returns how many jobs it took back. */
+  /**
+   * Runs one rescue pass now (tests and tools); returns how many jobs it took back.
+   *
+   * @throws io.taskbroker.common.DatabaseException when the pass failed
+   */
   public int rescueNow() {
     return rescuer == null ? 0 : rescuer.rescueOnce();
   }
@@ -267,15 +350,29 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Stops claiming, lets running jobs finish within {@code drainTimeout}, writes their outcomes,
-   * then hands every job still running under this worker back to pending (without spending an
-   * attempt) so another worker takes it, and deletes the worker's row. Idempotent.
+   * Shuts down gracefully: jobs not finished within {@code drainTimeout} go back to pending with
+   * their attempt refunded. See {@link #shutdown(Duration, HandBack)}.
    */
   public ShutdownReport shutdown(Duration drainTimeout) {
+    return shutdown(drainTimeout, HandBack.REFUND);
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish within {@code drainTimeout}, writes their outcomes,
+   * then takes every job still running under this worker off it, so another worker takes it: with
+   * {@link HandBack#REFUND} back to pending without spending an attempt (a stop someone asked for),
+   * with {@link HandBack#SPEND} with the attempt spent and a {@code worker_exit} entry (the process
+   * is dying unasked: {@code System.exit}, an Error), failed when attempts are used up. Then
+   * deletes the worker's row, unless the worker failed: that row stays, marked {@code failed}. A
+   * worker that failed always spends. Idempotent.
+   */
+  public ShutdownReport shutdown(Duration drainTimeout, HandBack handBack) {
     synchronized (lifecycle) {
       if (shutdownReport != null) {
         return shutdownReport;
       }
+      boolean failed = supervisor.hasFailed();
+      HandBack mode = failed ? HandBack.SPEND : handBack;
       LOG.info(
           "Worker {} shutting down: no new claims; waiting up to {} for {} running job(s)",
           id(),
@@ -308,7 +405,10 @@ public final class Worker implements AutoCloseable {
       active.snapshot().forEach(job -> unwritten.add(job.id()));
       List<UUID> handedBack = null;
       try {
-        handedBack = repository.handBack(id());
+        handedBack =
+            mode == HandBack.REFUND
+                ? repository.handBack(id())
+                : repository.abandon(id(), exitReason()).stream().map(RescuedJob::jobId).toList();
       } catch (RuntimeException e) {
         LOG.error(
             "Worker {}: could not hand back its running jobs ({}); they return to pending when"
@@ -317,6 +417,7 @@ public final class Worker implements AutoCloseable {
             e.getMessage());
       }
       heartbeater.stop();
+      watchdog.stop();
       if (rescuer != null) {
         rescuer.stop();
       }
@@ -325,7 +426,12 @@ public final class Worker implements AutoCloseable {
       }
       notifications.stop();
       executor.stop();
-      registration.deregister();
+      if (failed) {
+        registration.markFailed();
+      } else {
+        registration.deregister();
+      }
+      supervisor.stopped();
       List<UUID> left;
       if (handedBack != null) {
         left = handedBack.isEmpty() ? abandoned : handedBack;
@@ -334,7 +440,15 @@ public final class Worker implements AutoCloseable {
         stranded.addAll(unwritten);
         left = List.copyOf(stranded);
       }
-      if (handedBack != null && !handedBack.isEmpty()) {
+      if (handedBack != null && !handedBack.isEmpty() && mode == HandBack.SPEND) {
+        LOG.warn(
+            "Worker {} stopped; {} unfinished job(s) taken off it with their attempt spent ({}):"
+                + " {}",
+            id(),
+            handedBack.size(),
+            exitReason(),
+            handedBack);
+      } else if (handedBack != null && !handedBack.isEmpty()) {
         LOG.warn(
             "Worker {} stopped; {} unfinished job(s) handed back to pending for another worker: {}",
             id(),
@@ -353,6 +467,17 @@ public final class Worker implements AutoCloseable {
       shutdownReport = new ShutdownReport(left);
       return shutdownReport;
     }
+  }
+
+  private String exitReason() {
+    WorkerHealth health = supervisor.health();
+    if (health.failedUnit().isPresent()) {
+      return "its unit "
+          + health.failedUnit().get()
+          + " died of "
+          + health.failure().map(Throwable::toString).orElse("an Error");
+    }
+    return "the process exited without a stop request (System.exit, or a fatal error)";
   }
 
   @Override

@@ -37,6 +37,7 @@ public final class PgNotifier implements AutoCloseable {
   private final String name;
   private final Map<String, List<Consumer<String>>> subscribers = new ConcurrentHashMap<>();
   private final List<Runnable> reconnectListeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<Throwable>> deathListeners = new CopyOnWriteArrayList<>();
   private final Object lifecycle = new Object();
   private volatile boolean running;
   private volatile boolean connected;
@@ -57,6 +58,14 @@ public final class PgNotifier implements AutoCloseable {
   /** Called after every reconnect (not the first connect), on the notifier thread. */
   public void onReconnect(Runnable listener) {
     reconnectListeners.add(listener);
+  }
+
+  /**
+   * Called, on the notifier thread, when an Error (anything the loop does not recover from) ends
+   * that thread; without a listener it is logged at ERROR. Must be called before {@link #start()}.
+   */
+  public void onDeath(Consumer<Throwable> listener) {
+    deathListeners.add(listener);
   }
 
   public boolean isConnected() {
@@ -85,7 +94,7 @@ public final class PgNotifier implements AutoCloseable {
         return;
       }
       running = true;
-      thread = new Thread(this::run, "taskbroker-notifier-" + name);
+      thread = new Thread(this::supervisedRun, "taskbroker-notifier-" + name);
       thread.setDaemon(true);
       thread.start();
     }
@@ -115,6 +124,21 @@ public final class PgNotifier implements AutoCloseable {
   @Override
   public void close() {
     stop();
+  }
+
+  /** The loop recovers from exceptions; an Error ends it, and must not end it unseen. */
+  private void supervisedRun() {
+    try {
+      run();
+    } catch (Throwable error) {
+      connected = false;
+      if (deathListeners.isEmpty()) {
+        LOG.error("Notifier {} died; notifications stop (polling still finds work)", name, error);
+      }
+      for (Consumer<Throwable> listener : deathListeners) {
+        listener.accept(error);
+      }
+    }
   }
 
   private void run() {

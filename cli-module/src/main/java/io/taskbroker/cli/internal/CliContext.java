@@ -1,5 +1,6 @@
 package io.taskbroker.cli.internal;
 
+import io.taskbroker.worker.process.StopSignals;
 import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.PrintWriter;

@@ -35,6 +35,7 @@ public final class WorkerRepository {
   private static final NamedSql HEARTBEAT_JOBS = NamedSql.load("heartbeat_jobs");
   private static final String RESCUE_JOBS = Sql.load("rescue_jobs");
   private static final String HAND_BACK_JOBS = Sql.load("hand_back_jobs");
+  private static final String ABANDON_JOBS = Sql.load("abandon_jobs");
   private static final String REGISTER_WORKER = Sql.load("register_worker");
   private static final String TOUCH_WORKER = Sql.load("touch_worker");
   private static final String DEREGISTER_WORKER = Sql.load("deregister_worker");
@@ -219,6 +220,27 @@ public final class WorkerRepository {
                 .list());
   }
 
+  /**
+   * Takes every job still running under this worker away from it with the attempt spent (the
+   * process is dying without a stop request): pending again, failed when attempts are used up, or
+   * cancelled; each gets a {@code worker_exit} entry saying {@code reason}.
+   */
+  public List<RescuedJob> abandon(String workerId, String reason) {
+    return call(
+        handle ->
+            handle
+                .createQuery(ABANDON_JOBS)
+                .bind("worker_id", workerId)
+                .bind("reason", reason)
+                .map(
+                    (rs, ctx) ->
+                        new RescuedJob(
+                            rs.getObject("id", UUID.class),
+                            JobStatus.parse(rs.getString("status")),
+                            rs.getInt("attempt")))
+                .list());
+  }
+
   public void register(WorkerRegistration worker) {
     call(
         handle ->
@@ -233,9 +255,23 @@ public final class WorkerRepository {
                 .execute());
   }
 
-  /** Refreshes the worker's heartbeat; false when its row is gone (reaped) and must be redone. */
-  public boolean touch(String workerId) {
-    return call(handle -> handle.createUpdate(TOUCH_WORKER).bind("id", workerId).execute()) == 1;
+  /**
+   * Refreshes the worker's heartbeat and the health of its units; false when its row is gone
+   * (reaped) and must be redone.
+   *
+   * @param status {@code healthy}, {@code unhealthy} or {@code failed}
+   * @param unitsJson a JSON object: unit name to its health
+   */
+  public boolean touch(String workerId, String status, String unitsJson) {
+    return call(
+            handle ->
+                handle
+                    .createUpdate(TOUCH_WORKER)
+                    .bind("id", workerId)
+                    .bind("status", status)
+                    .bind("units", unitsJson)
+                    .execute())
+        == 1;
   }
 
   public void deregister(String workerId) {

@@ -12,6 +12,7 @@ import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.OutcomeSink;
 import io.taskbroker.worker.executor.RunningJob;
 import io.taskbroker.worker.internal.StorableText;
+import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -85,6 +86,7 @@ public final class Completer implements OutcomeSink {
   private final long maxResultBytes;
   private final Consumer<RunningJob> onDone;
   private final InstantSource clock;
+  private final Supervisor.Unit unit;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
@@ -100,6 +102,7 @@ public final class Completer implements OutcomeSink {
    * @param onDone called once per job after its outcome is written, rejected or given up
    * @param maxResultBytes the largest result (UTF-8 bytes of its JSON) recorded; a larger one fails
    *     its job
+   * @param unit the supervised unit the completer's thread is: an Error on it stops the worker
    */
   public Completer(
       WorkerRepository repository,
@@ -109,10 +112,12 @@ public final class Completer implements OutcomeSink {
       Duration retryLimit,
       Consumer<RunningJob> onDone,
       InstantSource clock,
-      long maxResultBytes) {
+      long maxResultBytes,
+      Supervisor.Unit unit) {
     if (maxResultBytes < 1) {
       throw new IllegalArgumentException("maxResultBytes must be positive, got " + maxResultBytes);
     }
+    this.unit = unit;
     this.repository = repository;
     this.workerId = workerId;
     this.backoff = backoff;
@@ -129,7 +134,7 @@ public final class Completer implements OutcomeSink {
         return;
       }
       running = true;
-      thread = new Thread(this::run, "taskbroker-completer");
+      thread = new Thread(unit.supervise(this::run), "taskbroker-completer");
       thread.setDaemon(true);
       thread.start();
     }
@@ -190,6 +195,7 @@ public final class Completer implements OutcomeSink {
       running = false;
       toJoin = thread;
     }
+    unit.stopped();
     try {
       toJoin.join(Math.max(1, timeout.toMillis() + 1000));
     } catch (InterruptedException e) {
@@ -206,6 +212,7 @@ public final class Completer implements OutcomeSink {
         // Out of time: what is left is given up below, not tried once more each.
         break;
       }
+      unit.progress();
       List<Pending> batch = List.of();
       try {
         Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
@@ -214,6 +221,7 @@ public final class Completer implements OutcomeSink {
         }
         batch = nextBatch(first);
         writeWithRetry(batch, System.nanoTime());
+        unit.ok();
       } catch (InterruptedException e) {
         if (!running && System.nanoTime() > stopDeadlineNanos) {
           break;
@@ -221,6 +229,7 @@ public final class Completer implements OutcomeSink {
       } catch (RuntimeException e) {
         // Not expected (writeWithRetry narrows every failure to its job), but if it comes, the
         // batch's jobs must still leave the worker, or their leases would be extended forever.
+        unit.failed(e);
         LOG.error("Completer loop failed unexpectedly; it goes on", e);
         giveUp(batch, "the completer failed: " + describe(e));
       }

@@ -7,6 +7,7 @@ import io.taskbroker.worker.executor.ActiveJobs;
 import io.taskbroker.worker.executor.RunningJob;
 import io.taskbroker.worker.internal.PeriodicTask;
 import io.taskbroker.worker.internal.StorableText;
+import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.registration.Registration;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,6 +56,7 @@ public final class Heartbeater {
 
   /**
    * @param release frees the slot of a job given up because it is no longer ours
+   * @param unit the supervised unit the heartbeat's thread is
    */
   public Heartbeater(
       WorkerRepository repository,
@@ -63,14 +65,15 @@ public final class Heartbeater {
       Duration interval,
       Duration lease,
       Registration registration,
-      Consumer<RunningJob> release) {
+      Consumer<RunningJob> release,
+      Supervisor.Unit unit) {
     this.repository = repository;
     this.workerId = workerId;
     this.active = active;
     this.lease = lease;
     this.registration = registration;
     this.release = release;
-    this.task = new PeriodicTask("heartbeat", interval, 0, this::beat);
+    this.task = new PeriodicTask("heartbeat", interval, 0, unit, this::beat);
   }
 
   public void start() {

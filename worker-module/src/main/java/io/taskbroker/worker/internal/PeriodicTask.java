@@ -10,8 +10,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A background duty run on its own thread every interval (jittered), whose body catches and logs: a
- * scheduled task that throws would otherwise never run again, silently. {@link #start()} and {@link
- * #stop()} are idempotent; stop before start is a no-op. Thread-safe.
+ * scheduled task that throws would otherwise never run again, silently (the executor keeps the
+ * exception in a future nobody reads). A RuntimeException is logged and counted by the unit, and
+ * the task runs again; an Error (OutOfMemoryError, StackOverflowError) kills the unit, which stops
+ * the worker through its {@link Supervisor}: the task never ends unseen. {@link #start()} and
+ * {@link #stop()} are idempotent; stop before start is a no-op. Thread-safe.
  */
 public final class PeriodicTask {
   private static final Logger LOG = LoggerFactory.getLogger(PeriodicTask.class);
@@ -20,17 +23,24 @@ public final class PeriodicTask {
   private final Duration interval;
   private final double jitter;
   private final Runnable body;
+  private final Supervisor.Unit unit;
   private final Object lifecycle = new Object();
   private ScheduledExecutorService scheduler;
   private boolean stopped;
+  private volatile boolean dead;
+  // Confined to the task's thread.
+  private int failuresInARow;
 
   /**
    * @param jitter the fraction of the interval to vary each wait by (0 for none)
+   * @param unit the supervised unit this task is: its progress, failures and death
    */
-  public PeriodicTask(String name, Duration interval, double jitter, Runnable body) {
+  public PeriodicTask(
+      String name, Duration interval, double jitter, Supervisor.Unit unit, Runnable body) {
     this.name = name;
     this.interval = interval;
     this.jitter = jitter;
+    this.unit = unit;
     this.body = body;
   }
 
@@ -69,6 +79,7 @@ public final class PeriodicTask {
       stopped = true;
       toStop = scheduler;
     }
+    unit.stopped();
     if (toStop != null) {
       toStop.shutdownNow();
       try {
@@ -84,7 +95,7 @@ public final class PeriodicTask {
         () -> {
           runOnce();
           synchronized (lifecycle) {
-            if (!stopped) {
+            if (!stopped && !dead) {
               schedule(nextDelayMillis());
             }
           }
@@ -94,10 +105,30 @@ public final class PeriodicTask {
   }
 
   private void runOnce() {
+    if (dead) {
+      return;
+    }
     try {
+      unit.progress();
       body.run();
+      unit.ok();
+      if (failuresInARow > 0) {
+        LOG.info("Background task {} works again after {} failed run(s)", name, failuresInARow);
+        failuresInARow = 0;
+      }
     } catch (RuntimeException e) {
-      LOG.error("Background task {} failed; it runs again in about {}", name, interval, e);
+      unit.failed(e);
+      // Once per streak with the trace (a database outage would repeat it every run); the
+      // worker's health shows the streak meanwhile.
+      if (failuresInARow++ == 0) {
+        LOG.error("Background task {} failed; it runs again in about {}", name, interval, e);
+      } else {
+        LOG.debug("Background task {} failed again ({})", name, e.toString());
+      }
+    } catch (Throwable e) {
+      // An Error: the task is not rescheduled, and its unit's death stops the worker.
+      dead = true;
+      unit.died(e);
     }
   }
 

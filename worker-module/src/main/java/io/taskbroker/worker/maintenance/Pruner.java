@@ -1,9 +1,9 @@
 package io.taskbroker.worker.maintenance;
 
-import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.sql.JobRepository;
 import io.taskbroker.worker.internal.PeriodicTask;
+import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.util.EnumSet;
 import org.slf4j.Logger;
@@ -21,10 +21,13 @@ public final class Pruner {
   private final Duration retention;
   private final PeriodicTask task;
 
-  public Pruner(JobRepository jobs, Duration retention, Duration interval) {
+  /**
+   * @param unit the supervised unit the pruner's thread is
+   */
+  public Pruner(JobRepository jobs, Duration retention, Duration interval, Supervisor.Unit unit) {
     this.jobs = jobs;
     this.retention = retention;
-    this.task = new PeriodicTask("pruner", interval, 0.2, this::pruneOnce);
+    this.task = new PeriodicTask("pruner", interval, 0.2, unit, this::pruneOnce);
   }
 
   public void start() {
@@ -35,18 +38,19 @@ public final class Pruner {
     task.stop();
   }
 
+  /**
+   * One pass.
+   *
+   * @throws io.taskbroker.common.DatabaseException when it failed (the periodic task logs it and
+   *     the next run retries)
+   */
   public long pruneOnce() {
-    try {
-      long deleted =
-          jobs.prune(
-              retention, EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED));
-      if (deleted > 0) {
-        LOG.info("Pruned {} finished job(s) older than {}", deleted, retention);
-      }
-      return deleted;
-    } catch (DatabaseException e) {
-      LOG.debug("Prune failed ({}); the next run retries", e.getMessage());
-      return 0;
+    long deleted =
+        jobs.prune(
+            retention, EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED));
+    if (deleted > 0) {
+      LOG.info("Pruned {} finished job(s) older than {}", deleted, retention);
     }
+    return deleted;
   }
 }

@@ -1,10 +1,10 @@
 package io.taskbroker.worker.maintenance;
 
-import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.sql.RescuedJob;
 import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.internal.PeriodicTask;
+import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -25,10 +25,14 @@ public final class Rescuer {
   private final Duration staleWorker;
   private final PeriodicTask task;
 
-  public Rescuer(WorkerRepository repository, Duration interval, Duration staleWorker) {
+  /**
+   * @param unit the supervised unit the rescuer's thread is
+   */
+  public Rescuer(
+      WorkerRepository repository, Duration interval, Duration staleWorker, Supervisor.Unit unit) {
     this.repository = repository;
     this.staleWorker = staleWorker;
-    this.task = new PeriodicTask("rescuer", interval, 0.2, this::rescueOnce);
+    this.task = new PeriodicTask("rescuer", interval, 0.2, unit, this::rescueOnce);
   }
 
   public void start() {
@@ -39,37 +43,38 @@ public final class Rescuer {
     task.stop();
   }
 
-  /** One pass: rescues every expired lease (in batches) and reaps silent workers. */
+  /**
+   * One pass: rescues every expired lease (in batches) and reaps silent workers.
+   *
+   * @throws io.taskbroker.common.DatabaseException when the pass failed (the periodic task logs it
+   *     and the next pass retries); jobs rescued before the failure stay rescued
+   */
   public int rescueOnce() {
     int total = 0;
-    try {
-      while (true) {
-        List<RescuedJob> rescued = repository.rescue(BATCH);
-        for (RescuedJob job : rescued) {
-          if (job.status() == JobStatus.PENDING) {
-            LOG.info(
-                "Rescued job {} from a lost worker after attempt {}; it runs again",
-                job.jobId(),
-                job.attempt());
-          } else {
-            LOG.warn(
-                "Rescued job {} from a lost worker after attempt {}; it ends {}",
-                job.jobId(),
-                job.attempt(),
-                job.status().dbValue());
-          }
-        }
-        total += rescued.size();
-        if (rescued.size() < BATCH) {
-          break;
+    while (true) {
+      List<RescuedJob> rescued = repository.rescue(BATCH);
+      for (RescuedJob job : rescued) {
+        if (job.status() == JobStatus.PENDING) {
+          LOG.info(
+              "Rescued job {} from a lost worker after attempt {}; it runs again",
+              job.jobId(),
+              job.attempt());
+        } else {
+          LOG.warn(
+              "Rescued job {} from a lost worker after attempt {}; it ends {}",
+              job.jobId(),
+              job.attempt(),
+              job.status().dbValue());
         }
       }
-      Set<String> reaped = repository.reapWorkers(staleWorker);
-      if (!reaped.isEmpty()) {
-        LOG.info("Removed the rows of workers silent for over {}: {}", staleWorker, reaped);
+      total += rescued.size();
+      if (rescued.size() < BATCH) {
+        break;
       }
-    } catch (DatabaseException e) {
-      LOG.debug("Rescuer pass failed ({}); next pass retries", e.getMessage());
+    }
+    Set<String> reaped = repository.reapWorkers(staleWorker);
+    if (!reaped.isEmpty()) {
+      LOG.info("Removed the rows of workers silent for over {}: {}", staleWorker, reaped);
     }
     return total;
   }

@@ -55,6 +55,11 @@ public final class WorkerNotifications {
         });
   }
 
+  /** Called with the Error that ended the LISTEN thread. Before {@link #start()}. */
+  public void onDeath(Consumer<Throwable> listener) {
+    notifier.onDeath(listener);
+  }
+
   public void start() {
     notifier.start();
   }

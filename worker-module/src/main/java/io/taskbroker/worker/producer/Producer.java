@@ -3,6 +3,7 @@ package io.taskbroker.worker.producer;
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -42,6 +43,7 @@ public final class Producer {
   private final Consumer<Job> dispatcher;
   private final InstantSource clock;
   private final int claimThreshold;
+  private final Supervisor.Unit unit;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition wake = lock.newCondition();
@@ -56,6 +58,7 @@ public final class Producer {
   /**
    * @param plugins the plugin names to claim, or null for any
    * @param dispatcher starts a claimed job; must not block
+   * @param unit the supervised unit the producer's thread is: an Error on it stops the worker
    */
   public Producer(
       String queue,
@@ -67,7 +70,9 @@ public final class Producer {
       Duration pollInterval,
       int maxBatch,
       Consumer<Job> dispatcher,
-      InstantSource clock) {
+      InstantSource clock,
+      Supervisor.Unit unit) {
+    this.unit = unit;
     this.queue = queue;
     this.concurrency = concurrency;
     this.workerId = workerId;
@@ -92,7 +97,7 @@ public final class Producer {
         return;
       }
       running = true;
-      thread = new Thread(this::run, "taskbroker-producer-" + queue);
+      thread = new Thread(unit.supervise(this::run), "taskbroker-producer-" + queue);
       thread.setDaemon(true);
       thread.start();
     } finally {
@@ -114,6 +119,7 @@ public final class Producer {
     } finally {
       lock.unlock();
     }
+    unit.stopped();
     try {
       toJoin.join(TimeUnit.SECONDS.toMillis(10));
     } catch (InterruptedException e) {
@@ -207,6 +213,8 @@ public final class Producer {
         // Sleep until there is a reason to claim and a free slot to claim into: the poll or
         // scheduled-job timer is due, or a signal (notification, freed slot with work waiting).
         while (running) {
+          // Goes round at least once per poll interval, also while every slot is taken.
+          unit.progress();
           long now = System.nanoTime();
           int slots = concurrency - inFlight;
           boolean due = now >= nextPollNanos || now >= timerNanos;
@@ -259,8 +267,10 @@ public final class Producer {
           LOG.info("Producer {}: claiming works again", queue);
         }
         failures = 0;
+        unit.ok();
       } catch (DatabaseException e) {
         failures++;
+        unit.failed(e);
         long backoff = Math.min(MAX_ERROR_BACKOFF.toMillis(), 50L << Math.min(failures, 8));
         if (failures == 1) {
           LOG.warn("Producer {}: claim failed ({}); retrying with backoff", queue, e.getMessage());
@@ -269,6 +279,7 @@ public final class Producer {
         continue;
       } catch (RuntimeException e) {
         failures++;
+        unit.failed(e);
         LOG.error(
             "Producer {}: claim failed unexpectedly; retrying after the poll interval", queue, e);
         nextPollNanos = System.nanoTime() + jitteredPoll();

@@ -1,34 +1,59 @@
 package io.taskbroker.worker.registration;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.taskbroker.common.Json;
 import io.taskbroker.common.sql.WorkerRegistration;
 import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.UnitHealth;
+import io.taskbroker.worker.WorkerHealth;
+import io.taskbroker.worker.internal.Supervisor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * This worker's row in {@code taskbroker.workers}: inserted at start, refreshed with every
- * heartbeat (and re-inserted if a rescuer reaped it while we were cut off), deleted on a clean
- * exit. Thread-safe.
+ * heartbeat together with the health of each unit (and re-inserted if a rescuer reaped it while we
+ * were cut off), deleted on a clean exit. A worker that failed keeps its row, marked {@code
+ * failed}, so the fleet view says why it is gone; the rescuer reaps it later. Thread-safe.
  */
 public final class Registration {
   private static final Logger LOG = LoggerFactory.getLogger(Registration.class);
 
   private final WorkerRepository repository;
   private final WorkerRegistration row;
+  private final Supervisor supervisor;
 
-  public Registration(WorkerRepository repository, WorkerRegistration row) {
+  public Registration(WorkerRepository repository, WorkerRegistration row, Supervisor supervisor) {
     this.repository = repository;
     this.row = row;
+    this.supervisor = supervisor;
   }
 
   public void register() {
     repository.register(row);
   }
 
+  /** Alive: refreshes the row's heartbeat and writes the units' health, in one UPDATE. */
   public void touch() {
-    if (!repository.touch(row.id())) {
+    WorkerHealth health = supervisor.health();
+    String status = health.status().dbValue();
+    String units = unitsJson(health);
+    if (!repository.touch(row.id(), status, units)) {
       LOG.warn("Worker row {} was gone (reaped while we were away); registering again", row.id());
       repository.register(row);
+      repository.touch(row.id(), status, units);
+    }
+  }
+
+  /** The worker failed: its row says so (best effort) and stays for the operator to see. */
+  public void markFailed() {
+    try {
+      touch();
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "Could not mark worker row {} failed ({}); a rescuer reaps it later",
+          row.id(),
+          e.getMessage());
     }
   }
 
@@ -41,5 +66,28 @@ public final class Registration {
           row.id(),
           e.getMessage());
     }
+  }
+
+  static String unitsJson(WorkerHealth health) {
+    ObjectNode units = Json.object();
+    for (UnitHealth unit : health.units()) {
+      ObjectNode entry = units.putObject(unit.name());
+      entry.put("state", unit.state().dbValue());
+      entry.put(
+          "last_progress_at",
+          unit.lastProgressAt() == null ? null : unit.lastProgressAt().toString());
+      entry.put("consecutive_failures", unit.consecutiveFailures());
+      entry.put("last_error", printable(unit.lastError()));
+    }
+    return Json.write(units);
+  }
+
+  /** jsonb holds no NUL, and the row stays small: an error text is cut to its first 500 chars. */
+  private static String printable(String text) {
+    if (text == null) {
+      return null;
+    }
+    String clean = text.replace('\u0000', '\uFFFD');
+    return clean.length() <= 500 ? clean : clean.substring(0, 500) + "…";
   }
 }

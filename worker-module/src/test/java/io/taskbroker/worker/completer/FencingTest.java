@@ -12,6 +12,7 @@ import io.taskbroker.worker.WorkerConfig;
 import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.Gate;
 import io.taskbroker.worker.testing.ManualWorker;
 import io.taskbroker.worker.testing.TestPlugin;
@@ -90,7 +91,8 @@ class FencingTest extends WorkerDatabaseTest {
             Duration.ofSeconds(5),
             done::add,
             InstantSource.system(),
-            WorkerConfig.DEFAULT_MAX_RESULT_BYTES);
+            WorkerConfig.DEFAULT_MAX_RESULT_BYTES,
+            Supervisor.alone("completer-a").unit("completer", Duration.ofHours(1)));
     completer.start();
     try {
       RunningJob stale = new RunningJob(claims[0], "fence-completer");

@@ -17,6 +17,7 @@ import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.Gate;
 import io.taskbroker.worker.testing.ManualWorker;
 import io.taskbroker.worker.testing.TestPlugin;
@@ -132,7 +133,8 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
               Duration.ofSeconds(5),
               done::add,
               InstantSource.system(),
-              1024);
+              1024,
+              Supervisor.alone("batch-writer").unit("completer", Duration.ofHours(1)));
       Map<UUID, String> expectedError = new HashMap<>();
       List<UUID> good = new ArrayList<>();
       // Queued before the completer starts: they are written as one batch.

@@ -4,13 +4,16 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
+import io.taskbroker.worker.HandBack;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.WorkerConfig;
+import io.taskbroker.worker.WorkerHealth;
 import io.taskbroker.worker.plugins.PluginRegistry;
+import io.taskbroker.worker.process.ProcessStopSignals;
+import io.taskbroker.worker.process.StopSignals.StopRequest;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -19,8 +22,11 @@ import org.slf4j.LoggerFactory;
  * heartbeat-ms}, {@code rescue-ms}, {@code poll-ms}, {@code drain-ms}.
  *
  * <p>Prints {@code WORKER <id>} before the worker starts (a poison job may kill the JVM before
- * anything else is printed) and {@code READY <id>} once it runs. A shutdown hook shuts the worker
- * down gracefully, as a SIGTERM to a deployed worker does: stop claiming, drain, hand back.
+ * anything else is printed) and {@code READY <id>} once it runs. It stops as the {@code taskbroker
+ * worker} command does, through {@link ProcessStopSignals}: SIGTERM stops it gracefully (stop
+ * claiming, drain, hand back with the attempt refunded; exit 143 as a JVM stopped by SIGTERM);
+ * {@code System.exit} from a plugin drains too but spends the attempts it hands back; a worker that
+ * failed (an Error on a unit) exits 1.
  */
 public final class ProcessWorkerMain {
   private ProcessWorkerMain() {}
@@ -58,27 +64,30 @@ public final class ProcessWorkerMain {
 
     ExecutionRecorder recorder = new ExecutionRecorder(url, user, password);
     PluginRegistry plugins = PluginRegistry.of(TestPlugins.all(recorder, workerId));
+    StopRequest stop =
+        new ProcessStopSignals().watch(config.drainTimeout().plus(Duration.ofSeconds(30)));
     Worker worker = Worker.start(database, config, plugins);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  System.out.println("SHUTDOWN " + workerId);
-                  System.out.flush();
-                  worker.shutdown();
-                  recorder.close();
-                  database.close();
-                  System.out.println("STOPPED " + workerId);
-                  System.out.flush();
-                  stopped.countDown();
-                },
-                "it-worker-shutdown"));
     exitWhenTheTestIsGone();
     System.out.println("READY " + workerId);
     System.out.flush();
-    // The worker's threads are daemons: main keeps the JVM alive until it is signalled.
-    stopped.await();
+    boolean failed = false;
+    while (!stop.await(Duration.ofMillis(200))) {
+      if (worker.health().status() == WorkerHealth.Status.FAILED) {
+        failed = true;
+        break;
+      }
+    }
+    boolean graceful = !failed && stop.graceful();
+    System.out.println("SHUTDOWN " + workerId + (graceful ? "" : " (attempts spent)"));
+    System.out.flush();
+    worker.shutdown(config.drainTimeout(), graceful ? HandBack.REFUND : HandBack.SPEND);
+    recorder.close();
+    database.close();
+    System.out.println("STOPPED " + workerId);
+    System.out.flush();
+    stop.close();
+    // While the JVM is exiting unasked, this exit waits for it and the first status stands.
+    System.exit(failed ? 1 : 143);
   }
 
   /**

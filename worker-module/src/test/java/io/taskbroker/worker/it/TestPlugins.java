@@ -23,6 +23,7 @@ final class TestPlugins {
         new Record(recorder, workerId),
         new Slow(recorder, workerId),
         new Poison(recorder, workerId),
+        new Exit(recorder, workerId),
         new Cancellable(recorder, workerId));
   }
 
@@ -111,6 +112,24 @@ final class TestPlugins {
       System.out.flush();
       // No shutdown hooks, no hand-back: the process is gone as after a native crash or OOM kill.
       Runtime.getRuntime().halt(137);
+      throw new AssertionError("unreachable");
+    }
+  }
+
+  /**
+   * {@code exit}: records, then calls {@code System.exit(5)}, every time it runs: the JVM's
+   * shutdown hooks run (unlike {@code poison}'s halt), with no stop signal received.
+   */
+  static final class Exit extends Recording {
+    Exit(ExecutionRecorder recorder, String workerId) {
+      super("exit", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) throws Exception {
+      System.out.println("EXIT " + context.jobId() + " attempt " + context.attempt());
+      System.out.flush();
+      System.exit(5);
       throw new AssertionError("unreachable");
     }
   }

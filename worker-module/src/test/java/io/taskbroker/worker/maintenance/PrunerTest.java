@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.sql.JobRepository;
+import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.TestWorkers;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
@@ -36,7 +37,12 @@ class PrunerTest extends WorkerDatabaseTest {
         "UPDATE taskbroker.jobs SET created_at = now() - interval '10 days' WHERE id = ?",
         oldPending);
 
-    Pruner pruner = new Pruner(new JobRepository(database), RETENTION, Duration.ofMinutes(1));
+    Pruner pruner =
+        new Pruner(
+            new JobRepository(database),
+            RETENTION,
+            Duration.ofMinutes(1),
+            Supervisor.alone("pruner-test").unit("pruner", Duration.ofHours(1)));
 
     assertThat(pruner.pruneOnce()).isEqualTo(3);
     assertThat(exists(oldCompleted)).isFalse();

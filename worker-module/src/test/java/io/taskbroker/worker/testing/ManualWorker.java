@@ -10,6 +10,7 @@ import io.taskbroker.common.sql.ClaimRef;
 import io.taskbroker.common.sql.HeartbeatEntry;
 import io.taskbroker.common.sql.OutcomeWrite;
 import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.maintenance.Rescuer;
 import java.time.Duration;
 import java.util.Arrays;
@@ -31,7 +32,12 @@ public final class ManualWorker {
     this.repository = new WorkerRepository(database);
     this.workerId = workerId;
     // Never started: rescueOnce() runs a pass on the caller's thread.
-    this.rescuer = new Rescuer(repository, Duration.ofMinutes(1), Duration.ofHours(1));
+    this.rescuer =
+        new Rescuer(
+            repository,
+            Duration.ofMinutes(1),
+            Duration.ofHours(1),
+            Supervisor.alone(workerId).unit("rescuer", Duration.ofHours(1)));
   }
 
   public String id() {
@@ -89,7 +95,11 @@ public final class ManualWorker {
     return repository.heartbeat(workerId, entries, lease);
   }
 
-  /** One rescue pass now, as any worker's rescuer runs it; returns how many jobs it took back. */
+  /**
+   * One rescue pass now, as any worker's rescuer runs it; returns how many jobs it took back.
+   * Throws when the pass failed (a test that expects "nothing to rescue" must not pass because the
+   * database refused the statement).
+   */
   public int rescueOnce() {
     return rescuer.rescueOnce();
   }

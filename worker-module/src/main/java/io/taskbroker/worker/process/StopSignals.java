@@ -1,4 +1,4 @@
-package io.taskbroker.cli.internal;
+package io.taskbroker.worker.process;
 
 import java.time.Duration;
 
@@ -19,6 +19,16 @@ public interface StopSignals {
   interface StopRequest extends AutoCloseable {
     /** Blocks until a stop is requested. */
     void await() throws InterruptedException;
+
+    /** Blocks until a stop is requested or the timeout passes; returns whether one was. */
+    boolean await(Duration timeout) throws InterruptedException;
+
+    /**
+     * Whether the stop was asked for (SIGTERM, Ctrl-C): the worker then hands its jobs back with
+     * the attempt refunded. False when the JVM is exiting unasked (a plugin called {@code
+     * System.exit}): the jobs it was running may be what killed it, so their attempt is spent.
+     */
+    boolean graceful();
 
     /** The command has stopped: a JVM shutdown waiting for it may go on; watching ends. */
     @Override

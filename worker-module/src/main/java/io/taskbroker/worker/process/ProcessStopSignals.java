@@ -1,4 +1,4 @@
-package io.taskbroker.cli.internal;
+package io.taskbroker.worker.process;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +23,13 @@ import org.slf4j.LoggerFactory;
  * installed through reflection because {@code sun.misc.Signal} draws a compiler warning; where it
  * is missing the shutdown hook alone still drains the worker. A second signal stops at once.
  *
+ * <p>A shutdown hook that runs with no signal received means the JVM is exiting unasked: something
+ * called {@code System.exit} (a plugin, most likely the job it runs). That stop is not {@link
+ * StopRequest#graceful() graceful}: the worker still drains, but spends the attempt of what it
+ * hands back, so a job that exits every worker ends failed after its attempts. (Where the handlers
+ * cannot be installed, a SIGTERM also arrives through the hook and is told apart from nothing: the
+ * hook then counts as graceful.)
+ *
  * <p>Thread-safe.
  */
 public final class ProcessStopSignals implements StopSignals {
@@ -33,15 +41,25 @@ public final class ProcessStopSignals implements StopSignals {
     CountDownLatch requested = new CountDownLatch(1);
     CountDownLatch stopped = new CountDownLatch(1);
     Map<String, Object> previous = new LinkedHashMap<>();
+    AtomicBoolean signalled = new AtomicBoolean();
+    boolean handled = true;
     for (Map.Entry<String, Integer> signal : SIGNALS.entrySet()) {
-      Object old = install(signal.getKey(), () -> onSignal(signal, requested));
+      Object old = install(signal.getKey(), () -> onSignal(signal, requested, signalled));
       if (old != null) {
         previous.put(signal.getKey(), old);
+      } else {
+        handled = false;
       }
     }
+    boolean signalsHandled = handled;
     Thread hook =
         new Thread(
             () -> {
+              if (requested.getCount() > 0 && !signalled.get() && signalsHandled) {
+                LOG.warn(
+                    "The JVM is exiting without a stop signal (System.exit?): the worker stops,"
+                        + " and the jobs it hands back have their attempt spent");
+              }
               requested.countDown();
               try {
                 if (!stopped.await(maxStopTime.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -60,6 +78,16 @@ public final class ProcessStopSignals implements StopSignals {
       }
 
       @Override
+      public boolean await(Duration timeout) throws InterruptedException {
+        return requested.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      }
+
+      @Override
+      public boolean graceful() {
+        return signalled.get() || !signalsHandled;
+      }
+
+      @Override
       public void close() {
         stopped.countDown();
         try {
@@ -72,7 +100,8 @@ public final class ProcessStopSignals implements StopSignals {
     };
   }
 
-  private static void onSignal(Map.Entry<String, Integer> signal, CountDownLatch requested) {
+  private static void onSignal(
+      Map.Entry<String, Integer> signal, CountDownLatch requested, AtomicBoolean signalled) {
     if (requested.getCount() == 0) {
       // The operator asked twice: stop now. Jobs still running return to pending when their
       // lease expires, as if this worker had crashed.
@@ -84,6 +113,7 @@ public final class ProcessStopSignals implements StopSignals {
     }
     LOG.info(
         "SIG{} received: stopping gracefully (send it again to stop at once)", signal.getKey());
+    signalled.set(true);
     requested.countDown();
   }
 
