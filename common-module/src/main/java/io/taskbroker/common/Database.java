@@ -90,9 +90,9 @@ public final class Database implements AutoCloseable {
     while (root.getCause() != null) {
       root = root.getCause();
     }
+    // The driver and the pool may quote the URL they refused ("claims to not accept jdbcUrl").
+    String reason = Secrets.redact(root.getMessage(), config.secrets());
     return new DatabaseException(
-        "cannot connect to PostgreSQL at " + config.describe() + ": " + root.getMessage(),
-        SqlStates.of(e),
-        e);
+        "cannot connect to PostgreSQL at " + config.describe() + ": " + reason, SqlStates.of(e), e);
   }
 }
