@@ -4,8 +4,9 @@ import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobQuery;
 import io.taskbroker.common.JobStatus;
-import io.taskbroker.common.Json;
 import io.taskbroker.worker.cli.internal.CliContext;
+import io.taskbroker.worker.cli.internal.CliFailure;
+import io.taskbroker.worker.cli.internal.CliJson;
 import io.taskbroker.worker.cli.internal.Clients;
 import io.taskbroker.worker.cli.internal.Converters.JobStatusConverter;
 import io.taskbroker.worker.cli.internal.DatabaseOptions;
@@ -71,20 +72,24 @@ final class JobsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     JobQuery query =
-        JobQuery.builder()
-            .statuses(
-                statuses.isEmpty() ? EnumSet.noneOf(JobStatus.class) : EnumSet.copyOf(statuses))
-            .queue(queue)
-            .plugin(plugin)
-            .limit(limit)
-            .offset(offset)
-            .build();
+        CliFailure.checkingInput(
+            () ->
+                JobQuery.builder()
+                    .statuses(
+                        statuses.isEmpty()
+                            ? EnumSet.noneOf(JobStatus.class)
+                            : EnumSet.copyOf(statuses))
+                    .queue(queue)
+                    .plugin(plugin)
+                    .limit(limit)
+                    .offset(offset)
+                    .build());
     List<Job> jobs;
     try (TaskBrokerClient client = Clients.open(database, context)) {
-      jobs = client.list(query);
+      jobs = Clients.read("the jobs", () -> client.list(query));
     }
     if (json) {
-      context.out().println(Json.write(jobs.stream().map(JobViews::toJson).toList()));
+      context.out().println(CliJson.write(jobs.stream().map(JobViews::toJson).toList()));
       return ExitCodes.OK;
     }
     if (jobs.isEmpty()) {
