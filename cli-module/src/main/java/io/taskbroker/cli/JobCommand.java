@@ -3,6 +3,7 @@ package io.taskbroker.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.CliContext;
+import io.taskbroker.cli.internal.CliJson;
 import io.taskbroker.cli.internal.Clients;
 import io.taskbroker.cli.internal.Converters.JobIdConverter;
 import io.taskbroker.cli.internal.DatabaseOptions;
@@ -14,7 +15,6 @@ import io.taskbroker.cli.internal.Times;
 import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
-import io.taskbroker.common.Json;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,6 +33,9 @@ import picocli.CommandLine.Parameters;
     description =
         "Show one job: payload, progress, result or error, and the history of failed attempts.")
 final class JobCommand implements Callable<Integer> {
+  // Enough for any sensible payload or error; past it, --json shows the whole value.
+  private static final int MAX_FIELD = 4000;
+
   private final CliContext context;
 
   @Parameters(
@@ -56,10 +59,10 @@ final class JobCommand implements Callable<Integer> {
   public Integer call() {
     Job job;
     try (TaskBrokerClient client = Clients.open(database, context)) {
-      job = client.require(id);
+      job = Clients.read("job " + id, () -> client.require(id));
     }
     if (json) {
-      context.out().println(Json.write(JobViews.toJson(job)));
+      context.out().println(CliJson.write(JobViews.toJson(job)));
     } else {
       print(job, context.out());
     }
@@ -93,10 +96,10 @@ final class JobCommand implements Callable<Integer> {
     if (job.cancelRequestedAt() != null) {
       field(out, "cancel asked", Times.local(job.cancelRequestedAt()));
     }
-    field(out, "payload", Json.write(job.payload()));
-    field(out, "metadata", Json.write(job.metadata()));
+    field(out, "payload", CliJson.write(job.payload()));
+    field(out, "metadata", CliJson.write(job.metadata()));
     if (job.status() == JobStatus.COMPLETED) {
-      field(out, "result", job.result() == null ? "null" : Json.write(job.result()));
+      field(out, "result", job.result() == null ? "null" : CliJson.write(job.result()));
     }
     if (job.error() != null) {
       field(out, "error", job.error());
@@ -140,7 +143,7 @@ final class JobCommand implements Callable<Integer> {
   }
 
   private static void field(PrintWriter out, String name, Object value) {
-    String text = value == null ? "-" : Table.oneLine(value.toString());
+    String text = value == null ? "-" : Table.display(value.toString(), MAX_FIELD);
     out.println(String.format("%-13s %s", name + ":", text));
   }
 }

@@ -2,6 +2,8 @@ package io.taskbroker.cli;
 
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.CliContext;
+import io.taskbroker.cli.internal.CliFailure;
+import io.taskbroker.cli.internal.CliJson;
 import io.taskbroker.cli.internal.Clients;
 import io.taskbroker.cli.internal.Converters.JobStatusConverter;
 import io.taskbroker.cli.internal.DatabaseOptions;
@@ -13,7 +15,6 @@ import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobQuery;
 import io.taskbroker.common.JobStatus;
-import io.taskbroker.common.Json;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -71,20 +72,24 @@ final class JobsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     JobQuery query =
-        JobQuery.builder()
-            .statuses(
-                statuses.isEmpty() ? EnumSet.noneOf(JobStatus.class) : EnumSet.copyOf(statuses))
-            .queue(queue)
-            .plugin(plugin)
-            .limit(limit)
-            .offset(offset)
-            .build();
+        CliFailure.checkingInput(
+            () ->
+                JobQuery.builder()
+                    .statuses(
+                        statuses.isEmpty()
+                            ? EnumSet.noneOf(JobStatus.class)
+                            : EnumSet.copyOf(statuses))
+                    .queue(queue)
+                    .plugin(plugin)
+                    .limit(limit)
+                    .offset(offset)
+                    .build());
     List<Job> jobs;
     try (TaskBrokerClient client = Clients.open(database, context)) {
-      jobs = client.list(query);
+      jobs = Clients.read("the jobs", () -> client.list(query));
     }
     if (json) {
-      context.out().println(Json.write(jobs.stream().map(JobViews::toJson).toList()));
+      context.out().println(CliJson.write(jobs.stream().map(JobViews::toJson).toList()));
       return ExitCodes.OK;
     }
     if (jobs.isEmpty()) {

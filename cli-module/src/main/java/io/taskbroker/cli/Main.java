@@ -3,18 +3,23 @@ package io.taskbroker.cli;
 import io.taskbroker.bench.BenchCommand;
 import io.taskbroker.cli.internal.CliContext;
 import io.taskbroker.cli.internal.CommandFactory;
+import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.Errors;
 import io.taskbroker.cli.internal.ExitCodes;
 import io.taskbroker.cli.internal.Logging;
+import io.taskbroker.cli.internal.Terminal;
 import io.taskbroker.cli.internal.VerboseOption;
+import io.taskbroker.common.Secrets;
 import io.taskbroker.worker.process.ProcessStopSignals;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -60,7 +65,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       "Database: --database-url, else $DATABASE_URL, else $PGHOST/$PGPORT/$PGUSER/$PGPASSWORD/"
           + "$PGDATABASE, else localhost:5432.",
       "Exit codes: 0 ok, 1 error (or the job failed), 2 usage error, 3 job cancelled,"
-          + " 4 --wait timed out."
+          + " 4 --wait timed out, 5 database error."
     })
 public final class Main implements Callable<Integer> {
   private final CliContext context;
@@ -103,18 +108,21 @@ public final class Main implements Callable<Integer> {
     commandLine.setExecutionStrategy(
         parseResult -> {
           Logging.setVerbose(isVerbose(parseResult));
+          Logging.hideSecrets(secrets(context, parseResult));
           return new RunLast().execute(parseResult);
         });
-    commandLine.setParameterExceptionHandler((error, args) -> usageError(error, context.err()));
+    commandLine.setParameterExceptionHandler(
+        (error, args) -> usageError(error, context.err(), typedSecrets(context, args)));
     commandLine.setExecutionExceptionHandler(
         (error, command, parseResult) -> {
+          Set<String> secrets = secrets(context, parseResult);
           if (error instanceof ParameterException usage) {
-            return usageError(usage, context.err());
+            return usageError(usage, context.err(), secrets);
           }
           PrintWriter err = context.err();
-          err.println("error: " + Errors.message(error));
+          err.println("error: " + Errors.message(error, secrets));
           if (isVerbose(parseResult)) {
-            error.printStackTrace(err);
+            err.print(Errors.stackTrace(error, secrets));
           }
           err.flush();
           return Errors.exitCode(error);
@@ -129,7 +137,7 @@ public final class Main implements Callable<Integer> {
     return ExitCodes.USAGE;
   }
 
-  private static int usageError(ParameterException error, PrintWriter err) {
+  private static int usageError(ParameterException error, PrintWriter err, Set<String> secrets) {
     String message = oneLine(error.getMessage());
     CommandSpec command = error.getCommandLine().getCommandSpec();
     if (error instanceof UnmatchedArgumentException unmatched
@@ -146,7 +154,8 @@ public final class Main implements Callable<Integer> {
       }
     }
     line.append(" (see '").append(command.qualifiedName()).append(" --help')");
-    err.println(line);
+    // The typed words are echoed: a URL given in the wrong place, an escape sequence.
+    err.println(Terminal.safe(Secrets.redact(line.toString(), secrets)));
     err.flush();
     return ExitCodes.USAGE;
   }
@@ -155,6 +164,24 @@ public final class Main implements Callable<Integer> {
     return text == null
         ? "invalid command line"
         : text.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
+  }
+
+  /** The passwords this run may print: of the environment and of any --database-url. */
+  private static Set<String> secrets(CliContext context, ParseResult parseResult) {
+    String url = null;
+    for (ParseResult current = parseResult; current != null; current = current.subcommand()) {
+      url = current.matchedOptionValue(DatabaseOptions.NAME, url);
+    }
+    return DatabaseOptions.secrets(context.env(), url);
+  }
+
+  /** As above, when the command line did not parse: any word may be the URL. */
+  private static Set<String> typedSecrets(CliContext context, String[] args) {
+    Set<String> secrets = new LinkedHashSet<>(DatabaseOptions.secrets(context.env(), null));
+    for (String arg : args) {
+      secrets.addAll(Secrets.passwordsIn(arg));
+    }
+    return secrets;
   }
 
   private static boolean isVerbose(ParseResult parseResult) {

@@ -2,6 +2,7 @@ package io.taskbroker.cli;
 
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.CliContext;
+import io.taskbroker.cli.internal.CliFailure;
 import io.taskbroker.cli.internal.Clients;
 import io.taskbroker.cli.internal.Converters.DurationConverter;
 import io.taskbroker.cli.internal.Converters.JobStatusConverter;
@@ -54,6 +55,13 @@ final class PruneCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    for (JobStatus status : statuses) {
+      if (!status.isFinal()) {
+        throw new CliFailure(
+            ExitCodes.USAGE,
+            "only finished jobs can be pruned; " + status.dbValue() + " is not final");
+      }
+    }
     long deleted;
     try (TaskBrokerClient client = Clients.open(database, context)) {
       deleted = client.prune(olderThan, EnumSet.copyOf(statuses));

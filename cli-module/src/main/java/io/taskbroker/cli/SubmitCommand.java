@@ -4,13 +4,17 @@ import io.taskbroker.api.ResultView;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.CliContext;
 import io.taskbroker.cli.internal.CliFailure;
+import io.taskbroker.cli.internal.CliJson;
 import io.taskbroker.cli.internal.Clients;
 import io.taskbroker.cli.internal.Converters.DurationConverter;
 import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.Durations;
 import io.taskbroker.cli.internal.ExitCodes;
+import io.taskbroker.cli.internal.Terminal;
 import io.taskbroker.cli.internal.VerboseOption;
+import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.Job;
+import io.taskbroker.common.JobNotFoundException;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.NewJob;
 import java.time.Duration;
@@ -116,7 +120,8 @@ final class SubmitCommand implements Callable<Integer> {
     // Validated before connecting: a bad payload writes nothing.
     NewJob job = newJob();
     try (TaskBrokerClient client = Clients.open(database, context)) {
-      UUID id = client.submit(job);
+      // The database refusing a value (a NUL in a JSON string) refuses what the user typed.
+      UUID id = CliFailure.checkingInput(() -> client.submit(job));
       if (!await) {
         context.out().println(id);
         return ExitCodes.OK;
@@ -127,9 +132,9 @@ final class SubmitCommand implements Callable<Integer> {
               "submitted job "
                   + id
                   + " ("
-                  + job.plugin()
+                  + Terminal.safe(job.plugin())
                   + " on queue "
-                  + job.queue()
+                  + Terminal.safe(job.queue())
                   + "); waiting up to "
                   + Durations.format(waitTimeout));
       return awaitResult(client, id);
@@ -137,6 +142,10 @@ final class SubmitCommand implements Callable<Integer> {
   }
 
   private NewJob newJob() {
+    return CliFailure.checkingInput(this::buildJob);
+  }
+
+  private NewJob buildJob() {
     NewJob.Builder builder =
         NewJob.builder(plugin)
             .payloadJson(payload)
@@ -159,8 +168,8 @@ final class SubmitCommand implements Callable<Integer> {
       job = finished.get(waitTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       finished.cancel(false);
-      Job now = client.require(id);
-      context.out().println(Json.write(ResultView.of(now).toMap()));
+      Job now = Clients.read("job " + id, () -> client.require(id));
+      context.out().println(CliJson.write(ResultView.of(now).toMap()));
       context
           .err()
           .println(
@@ -175,15 +184,17 @@ final class SubmitCommand implements Callable<Integer> {
                   + "')");
       return ExitCodes.WAIT_TIMED_OUT;
     } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException cause) {
-        throw cause;
+      Throwable cause = e.getCause();
+      if (cause instanceof DatabaseException || cause instanceof JobNotFoundException) {
+        throw (RuntimeException) cause;
       }
-      throw new CliFailure(ExitCodes.ERROR, "waiting for job " + id + " failed: " + e.getCause());
+      // The job was read and did not decode, or the waiting itself broke: not the user's input.
+      throw Clients.unreadable("job " + id, cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CliFailure(ExitCodes.ERROR, "interrupted while waiting for job " + id);
     }
-    context.out().println(Json.write(ResultView.of(job).toMap()));
+    context.out().println(CliJson.write(ResultView.of(job).toMap()));
     switch (job.status()) {
       case COMPLETED:
         return ExitCodes.OK;

@@ -386,6 +386,133 @@ class CliCommandsTest {
         .matches("schema taskbroker is at version \\d+ \\(already up to date\\)");
   }
 
+  /**
+   * What a terminal acts on: ESC (clear the screen, an OSC title), BEL, backspace, CR, a C1 CSI, a
+   * bidi override. In a plugin, queue, error, progress message, payload and a worker row.
+   */
+  private static final String ESCAPES = "\u001b[2J\u001b]0;owned\u0007\b\r\u009b31m\u202eevil";
+
+  @Test
+  void terminalEscapesInJobFieldsArePrintedVisibly() throws SQLException {
+    String queue = "q" + ESCAPES + UUID.randomUUID();
+    UUID id = UUID.randomUUID();
+    try (Connection connection = testDatabase.connect();
+        PreparedStatement job =
+            connection.prepareStatement(
+                "INSERT INTO taskbroker.jobs (id, queue, plugin, payload, metadata, status,"
+                    + " attempt, completed_at, error, errors, progress, progress_message)"
+                    + " VALUES (?, ?, ?, jsonb_build_object(?::text, ?::text),"
+                    + " jsonb_build_object('m', ?::text), 'failed', 1, now(), ?,"
+                    + " jsonb_build_array(jsonb_build_object('attempt', 1, 'kind', ?::text,"
+                    + " 'worker_id', ?::text, 'error', ?::text)), 0.5, ?)");
+        PreparedStatement workerRow =
+            connection.prepareStatement(
+                "INSERT INTO taskbroker.workers (id, host, pid, queues, plugins, concurrency)"
+                    + " VALUES (?, ?, 1, jsonb_build_object(?::text, 1), ARRAY[?], 1)")) {
+      int i = 1;
+      job.setObject(i++, id);
+      job.setString(i++, queue);
+      job.setString(i++, "plugin" + ESCAPES);
+      job.setString(i++, "key" + ESCAPES);
+      job.setString(i++, "value" + ESCAPES);
+      job.setString(i++, "meta" + ESCAPES);
+      job.setString(i++, "error" + ESCAPES + "\nsecond line");
+      job.setString(i++, "kind" + ESCAPES);
+      job.setString(i++, "worker" + ESCAPES);
+      job.setString(i++, "attempt error" + ESCAPES);
+      job.setString(i++, "progress" + ESCAPES);
+      assertThat(job.executeUpdate()).isEqualTo(1);
+      workerRow.setString(1, "w" + ESCAPES + UUID.randomUUID());
+      workerRow.setString(2, "host" + ESCAPES);
+      workerRow.setString(3, queue);
+      workerRow.setString(4, "plugin" + ESCAPES);
+      assertThat(workerRow.executeUpdate()).isEqualTo(1);
+    }
+
+    List<Result> results =
+        List.of(
+            cli.run("jobs", "--queue", queue),
+            cli.run("jobs", "--queue", queue, "--json"),
+            cli.run("job", id.toString()),
+            cli.run("job", id.toString(), "--json"),
+            cli.run("stats"),
+            cli.run("stats", "--json"),
+            cli.run(
+                "submit", "plugin" + ESCAPES, "--queue", queue, "--wait-timeout", "1ms", "--wait"),
+            cli.run("job", "--bogus" + ESCAPES, "x"));
+
+    for (Result result : results) {
+      assertThat(unsafeCharacters(result.out() + result.err())).as(result.toString()).isEmpty();
+    }
+    assertThat(results.get(0).exitCode()).as(results.get(0).toString()).isZero();
+    assertThat(results.get(0).out()).contains("plugin\\e[2J\\e]0;owned\\x07\\x08");
+    assertThat(results.get(2).out())
+        .contains("\\u009b31m\\u202eevil")
+        .contains("error:        error\\e[2J");
+    assertThat(results.get(4).out()).contains("host\\e[2J");
+    // The JSON is escaped for the terminal and still says exactly what is stored.
+    JsonNode json = Json.parse(results.get(3).out());
+    assertThat(json.get("plugin").asText()).isEqualTo("plugin" + ESCAPES);
+    assertThat(json.get("progress_message").asText()).isEqualTo("progress" + ESCAPES);
+  }
+
+  /** Characters a terminal would act on; line feeds between lines are fine. */
+  private static List<String> unsafeCharacters(String text) {
+    return text.chars()
+        .filter(
+            c ->
+                (c < 0x20 && c != '\n')
+                    || (c >= 0x7f && c <= 0x9f)
+                    || c == 0x061c
+                    || c == 0x200e
+                    || c == 0x200f
+                    || (c >= 0x202a && c <= 0x202e)
+                    || (c >= 0x2066 && c <= 0x2069))
+        .mapToObj(c -> String.format("U+%04X", c))
+        .toList();
+  }
+
+  @Test
+  void aDatabaseFailureIsNotReportedAsAUsageError() throws SQLException {
+    // 21 million characters: past what the JSON codec reads by default.
+    String queue = "huge-" + UUID.randomUUID();
+    UUID id = UUID.randomUUID();
+    try (Connection connection = testDatabase.connect();
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "INSERT INTO taskbroker.jobs (id, queue, plugin, status, attempt, completed_at,"
+                    + " error, errors)"
+                    + " VALUES (?, ?, 'echo', 'failed', 1, now(), repeat('e', 21000000),"
+                    + " jsonb_build_array(jsonb_build_object('attempt', 1,"
+                    + " 'error', repeat('e', 21000000))))")) {
+      statement.setObject(1, id);
+      statement.setString(2, queue);
+      assertThat(statement.executeUpdate()).isEqualTo(1);
+    }
+    String template1 = Cli.url(testDatabase).replace(testDatabase.name(), "template1");
+
+    List<Result> results =
+        List.of(
+            cli.run("jobs", "--queue", queue),
+            cli.run("job", id.toString()),
+            cli.run("jobs", "--database-url", template1));
+
+    for (Result result : results) {
+      assertThat(result.exitCode()).as(result.toString()).isNotEqualTo(2);
+      assertThat(result.err()).as(result.toString()).doesNotContain("\tat ");
+      if (result.exitCode() != 0) {
+        // Then it is the database's failure, said as such on one line.
+        assertThat(result.exitCode()).as(result.toString()).isEqualTo(5);
+        assertThat(result.errLines()).as(result.toString()).singleElement().asString();
+      } else {
+        // Decoded after all: shown cut to a readable size.
+        assertThat(result.out().lines()).allSatisfy(line -> assertThat(line).hasSizeLessThan(5000));
+      }
+    }
+    assertThat(results.get(2).exitCode()).isEqualTo(5);
+    assertThat(results.get(2).err()).contains("taskbroker migrate");
+  }
+
   private JsonNode jobJson(UUID id) {
     Result result = cli.run("job", id.toString(), "--json");
     assertThat(result.exitCode()).as(result.toString()).isZero();

@@ -92,7 +92,7 @@ class DevCommandIT {
 
     // The jar's own logging: an unreachable database is one line, no Hikari stack trace.
     Run unreachable = run("jobs", "--database-url", "postgresql://postgres@127.0.0.1:1/x");
-    assertThat(unreachable.exitCode()).isEqualTo(1);
+    assertThat(unreachable.exitCode()).isEqualTo(5);
     assertThat(unreachable.errLines())
         .as(unreachable.toString())
         .singleElement()

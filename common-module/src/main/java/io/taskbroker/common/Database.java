@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
@@ -71,7 +72,7 @@ public final class Database implements AutoCloseable {
     try {
       pool = new HikariDataSource(hikari);
     } catch (HikariPool.PoolInitializationException e) {
-      throw unreachable("at " + config.describe(), e);
+      throw unreachable("at " + config.describe(), config.secrets(), e);
     }
     return new Database(config, pool, pool, false);
   }
@@ -199,7 +200,7 @@ public final class Database implements AutoCloseable {
     try (Connection connection = dataSource.getConnection()) {
       autoCommit = connection.getAutoCommit();
     } catch (SQLException | RuntimeException e) {
-      throw unreachable("through the application's data source", e);
+      throw unreachable("through the application's data source", Set.of(), e);
     }
     if (!autoCommit) {
       // Our statements would run in a transaction nobody commits: the pool rolls it back on
@@ -213,12 +214,17 @@ public final class Database implements AutoCloseable {
     }
   }
 
-  private static DatabaseException unreachable(String where, Exception e) {
+  /**
+   * @param secrets passwords to mask wherever they appear in the driver's or the pool's message
+   */
+  private static DatabaseException unreachable(String where, Set<String> secrets, Exception e) {
     Throwable root = e;
     while (root.getCause() != null) {
       root = root.getCause();
     }
+    // The driver and the pool may quote the URL they refused ("claims to not accept jdbcUrl").
+    String reason = Secrets.redact(root.getMessage(), secrets);
     return new DatabaseException(
-        "cannot connect to PostgreSQL " + where + ": " + root.getMessage(), SqlStates.of(e), e);
+        "cannot connect to PostgreSQL " + where + ": " + reason, SqlStates.of(e), e);
   }
 }

@@ -5,8 +5,13 @@ import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Where the database is and how to pool connections to it. Immutable.
@@ -16,7 +21,10 @@ import java.util.Objects;
  * PGHOST}, {@code PGPORT}, {@code PGUSER}, {@code PGPASSWORD}, {@code PGDATABASE}; otherwise {@code
  * localhost:5432}, user and database {@code postgres}.
  *
- * @param jdbcUrl a {@code jdbc:postgresql:} URL without credentials
+ * <p>{@link #toString()} and {@link #describe()} never show the password; {@link Secrets} masks it
+ * in any other text.
+ *
+ * @param jdbcUrl a {@code jdbc:postgresql:} URL; without credentials when built from a libpq URI
  * @param poolSize the most connections the pool opens
  * @param connectTimeout how long to wait for a pooled connection (and for a new one to open)
  */
@@ -31,6 +39,12 @@ public record DatabaseConfig(
   public static final int DEFAULT_POOL_SIZE = 10;
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
   public static final String DEFAULT_APPLICATION_NAME = "taskbroker";
+
+  private static final String JDBC_PREFIX = "jdbc:postgresql:";
+
+  // Said wherever a URL does not parse: the usual cause is a password typed as it is.
+  private static final String ENCODING_HINT =
+      " (in a password, percent-encode / as %2F, @ as %40, ? as %3F, # as %23 and % as %25)";
 
   public DatabaseConfig {
     Objects.requireNonNull(jdbcUrl, "jdbcUrl");
@@ -76,11 +90,43 @@ public record DatabaseConfig(
         .build();
   }
 
-  /** Host, port and database of the URL, for messages (never the password). */
+  /**
+   * Host, port and database of the URL, for messages. Never a password, whatever the URL holds:
+   * built from {@link Secrets#redactUrl}, without the query.
+   */
   public String describe() {
-    String rest = jdbcUrl.substring("jdbc:postgresql://".length());
+    String rest = Secrets.redactUrl(jdbcUrl);
+    rest = rest.startsWith(JDBC_PREFIX) ? rest.substring(JDBC_PREFIX.length()) : rest;
+    rest = rest.startsWith("//") ? rest.substring(2) : rest;
     int query = rest.indexOf('?');
     return (query >= 0 ? rest.substring(0, query) : rest) + (user == null ? "" : " as " + user);
+  }
+
+  /** Every password this configuration holds, for {@link Secrets#redact(String, Collection)}. */
+  public Set<String> secrets() {
+    Set<String> secrets = new LinkedHashSet<>(Secrets.passwordsIn(jdbcUrl));
+    if (password != null && !password.isEmpty()) {
+      secrets.add(password);
+    }
+    return secrets;
+  }
+
+  /** Like the record's, with the password masked: configs end up in logs and debuggers. */
+  @Override
+  public String toString() {
+    return "DatabaseConfig[jdbcUrl="
+        + Secrets.redactUrl(jdbcUrl)
+        + ", user="
+        + user
+        + ", password="
+        + (password == null ? "null" : Secrets.MASK)
+        + ", poolSize="
+        + poolSize
+        + ", connectTimeout="
+        + connectTimeout
+        + ", applicationName="
+        + applicationName
+        + "]";
   }
 
   /** Not thread-safe. */
@@ -100,27 +146,33 @@ public record DatabaseConfig(
      */
     public Builder url(String url) {
       String trimmed = url.trim();
-      if (trimmed.startsWith("jdbc:postgresql:")) {
+      if (trimmed.startsWith(JDBC_PREFIX)) {
         this.jdbcUrl = trimmed;
         return this;
       }
       if (!trimmed.startsWith("postgresql://") && !trimmed.startsWith("postgres://")) {
         throw new InvalidConfigException(
             "database URL must start with postgresql://, postgres:// or jdbc:postgresql:, got '"
-                + redact(trimmed)
+                + Secrets.redactUrl(trimmed)
                 + "'");
       }
       URI uri;
       try {
         uri = new URI(trimmed);
       } catch (URISyntaxException e) {
-        throw new InvalidConfigException("database URL is malformed: " + e.getReason());
+        throw malformed("is malformed (" + e.getReason() + ")", trimmed);
       }
       // java.net.URI falls back to a "registry" authority (host null, port -1) when the port is
       // not a number: without this check "h:abc" would silently become localhost:5432.
       if (uri.getHost() == null && uri.getRawAuthority() != null) {
-        throw new InvalidConfigException(
-            "database URL has a malformed host or port: '" + redact(trimmed) + "'");
+        throw malformed("has a malformed host or port", trimmed);
+      }
+      // An @ past the host means a password with / ? or # in it was cut short there: taking the
+      // rest as database or parameters would connect elsewhere and print part of the password.
+      if (uri.getRawFragment() != null
+          || (uri.getRawPath() != null && uri.getRawPath().contains("@"))
+          || atOutsideAValue(uri.getRawQuery())) {
+        throw malformed("has an @ after the host", trimmed);
       }
       if (uri.getPort() != -1 && (uri.getPort() < 1 || uri.getPort() > 65535)) {
         throw new InvalidConfigException(
@@ -135,19 +187,64 @@ public record DatabaseConfig(
         this.user = decode(parts[0]);
         this.password = parts.length > 1 ? decode(parts[1]) : null;
       }
+      String query = credentialsFromQuery(uri.getRawQuery());
       if (database.isEmpty()) {
         database = user == null ? "postgres" : user;
       }
-      String query = uri.getRawQuery();
       this.jdbcUrl =
-          "jdbc:postgresql://"
+          JDBC_PREFIX
+              + "//"
               + host
               + ":"
               + port
               + "/"
               + database
-              + (query == null ? "" : "?" + query);
+              + (query.isEmpty() ? "" : "?" + query);
       return this;
+    }
+
+    /**
+     * Takes libpq's {@code user} and {@code password} parameters into the fields, so that the JDBC
+     * URL holds no credentials (it is a map key and a child process argument), and returns the
+     * other parameters as they were.
+     */
+    private String credentialsFromQuery(String rawQuery) {
+      if (rawQuery == null) {
+        return "";
+      }
+      List<String> kept = new ArrayList<>();
+      for (String parameter : rawQuery.split("&")) {
+        int equals = parameter.indexOf('=');
+        String key = equals < 0 ? parameter : parameter.substring(0, equals);
+        String value = equals < 0 ? "" : parameter.substring(equals + 1);
+        if (key.equals("password")) {
+          this.password = decode(value);
+        } else if (key.equals("user")) {
+          this.user = decode(value);
+        } else if (!parameter.isEmpty()) {
+          kept.add(parameter);
+        }
+      }
+      return String.join("&", kept);
+    }
+
+    private static boolean atOutsideAValue(String rawQuery) {
+      if (rawQuery == null) {
+        return false;
+      }
+      for (String parameter : rawQuery.split("&")) {
+        int equals = parameter.indexOf('=');
+        int at = parameter.indexOf('@');
+        if (at >= 0 && (equals < 0 || at < equals)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private static InvalidConfigException malformed(String problem, String url) {
+      return new InvalidConfigException(
+          "database URL " + problem + ": '" + Secrets.redactUrl(url) + "'" + ENCODING_HINT);
     }
 
     public Builder jdbcUrl(String jdbcUrl) {
@@ -183,7 +280,7 @@ public record DatabaseConfig(
     public DatabaseConfig build() {
       if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:postgresql:")) {
         throw new InvalidConfigException(
-            "JDBC URL must start with jdbc:postgresql:, got '" + jdbcUrl + "'");
+            "JDBC URL must start with jdbc:postgresql:, got '" + Secrets.redactUrl(jdbcUrl) + "'");
       }
       if (poolSize < 1 || poolSize > 1000) {
         throw new InvalidConfigException("pool size must be between 1 and 1000, got " + poolSize);
@@ -198,10 +295,6 @@ public record DatabaseConfig(
     private static String decode(String value) {
       // Percent-decoding only: URLDecoder would also turn a literal '+' into a space.
       return URLDecoder.decode(value.replace("+", "%2B"), StandardCharsets.UTF_8);
-    }
-
-    private static String redact(String url) {
-      return url.replaceAll("://([^:@/]+):[^@/]*@", "://$1:***@");
     }
   }
 }

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Pure unit tests: no database. */
 class DatabaseConfigTest {
@@ -173,5 +175,95 @@ class DatabaseConfigTest {
         DatabaseConfig.builder().url("postgresql://u:hunter2@h:6543/db?sslmode=disable").build();
 
     assertThat(config.describe()).isEqualTo("h:6543/db as u").doesNotContain("hunter2");
+  }
+
+  /**
+   * Every shape a password takes in a URL, parseable or not. Each password is {@code s3cr} and
+   * {@code t0ps} around some separator, so a password printed in part shows as well.
+   */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "postgresql://u:s3cr/t0ps@h:5432/db",
+        "postgresql://u:s3cr@t0ps@h/db",
+        "postgresql://u:s3cr:t0ps@h/db",
+        "postgresql://u:s3cr?t0ps@h/db",
+        "postgresql://u:s3cr#t0ps@h/db",
+        "postgresql://u:s3cr%t0ps@h/db",
+        "postgresql://u:s3cr%2Ft0ps@h/db",
+        "postgresql://u:s3cr t0ps@h/db",
+        "postgresql://u:12/s3cr-t0ps@h/db",
+        "postgresql://u:12?s3cr-t0ps@h/db",
+        "postgresql://u:s3cr-t0ps@h:99999/db",
+        "postgresql://u:s3cr-t0ps@h:abc/db",
+        "postgresql://u@h/db?password=s3cr-t0ps",
+        "postgresql://u@h/db?sslmode=disable&password=s3cr%26t0ps",
+        "jdbc:postgresql://h/db?user=u&password=s3cr-t0ps",
+        "jdbc:postgresql://h/db?PASSWORD=s3cr-t0ps&ssl=false",
+        "jdbc:postgresql://u:s3cr-t0ps@h/db",
+        "jdbc:postgresql://h:abc/db?password=s3cr-t0ps",
+        "jdbc:postgresql:db?Password=s3cr-t0ps",
+        "mysql://u:s3cr/t0ps@h:3306/db",
+        "host=h user=u password=s3cr-t0ps",
+        "host=h password='s3cr t0ps'",
+        "u:s3cr/t0ps@h/db",
+      })
+  void passwordsAreNeverShownWhateverTheUrlShape(String url) {
+    String shown;
+    try {
+      DatabaseConfig config = DatabaseConfig.builder().url(url).build();
+      shown = config + "\n" + config.describe() + "\n" + Secrets.redactUrl(config.jdbcUrl());
+      assertThat(config.secrets()).as("secrets of %s", url).isNotEmpty();
+    } catch (InvalidConfigException e) {
+      shown = e.getMessage();
+    }
+    shown += "\n" + Secrets.redactUrl(url) + "\n" + Secrets.redact("at " + url + " failed", url);
+
+    assertThat(shown).as(url).doesNotContain("s3cr").doesNotContain("t0ps");
+  }
+
+  @Test
+  void aPasswordWithASlashIsRefusedWithAHintAndMasked() {
+    assertThatThrownBy(() -> DatabaseConfig.builder().url("postgresql://u:ab/cd@h/db"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("'postgresql://u:***@h/db'")
+        .hasMessageContaining("%2F");
+  }
+
+  @Test
+  void passwordParameterOfALibpqUriBecomesThePasswordAndLeavesTheUrl() {
+    DatabaseConfig config =
+        DatabaseConfig.builder()
+            .url("postgresql://h/db?user=alice&password=p%26w&sslmode=disable")
+            .build();
+
+    assertThat(config.jdbcUrl()).isEqualTo("jdbc:postgresql://h:5432/db?sslmode=disable");
+    assertThat(config.user()).isEqualTo("alice");
+    assertThat(config.password()).isEqualTo("p&w");
+  }
+
+  @Test
+  void anAtInAQueryValueIsAllowed() {
+    DatabaseConfig config =
+        DatabaseConfig.builder().url("postgresql://h/db?application_name=a@b").build();
+
+    assertThat(config.jdbcUrl()).isEqualTo("jdbc:postgresql://h:5432/db?application_name=a@b");
+  }
+
+  @Test
+  void pgPasswordIsNeitherInToStringNorInDescribe() {
+    DatabaseConfig config =
+        DatabaseConfig.fromEnvironment(Map.of("PGUSER", "w", "PGPASSWORD", "hunter2"), null);
+
+    assertThat(config.toString()).doesNotContain("hunter2").contains("password=***");
+    assertThat(config.describe()).doesNotContain("hunter2");
+    assertThat(Secrets.redact("auth failed for hunter2", config.secrets()))
+        .isEqualTo("auth failed for ***");
+  }
+
+  @Test
+  void describeOfAShortJdbcUrlDoesNotThrow() {
+    assertThat(DatabaseConfig.builder().jdbcUrl("jdbc:postgresql:db").user(null).build().describe())
+        .isEqualTo("db");
   }
 }

@@ -1,6 +1,8 @@
 package io.taskbroker.cli.internal;
 
 import ch.qos.logback.classic.Level;
+import java.util.Collection;
+import java.util.Set;
 import org.slf4j.LoggerFactory;
 
 /** Switches the process between normal and {@code --verbose} logging. Thread-safe. */
@@ -14,6 +16,18 @@ public final class Logging {
   }
 
   private static Level configuredLevel;
+
+  // The passwords of this run; the log layout masks them. Process-wide, as logging is.
+  private static volatile Set<String> secrets = Set.of();
+
+  /** Log lines from now on mask these passwords (besides every password-shaped value). */
+  public static void hideSecrets(Collection<String> passwords) {
+    secrets = Set.copyOf(passwords);
+  }
+
+  public static Set<String> secrets() {
+    return secrets;
+  }
 
   /** Verbose: taskbroker logs at DEBUG and errors come with their stack traces. */
   public static void setVerbose(boolean on) {

@@ -5,8 +5,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** A plain text table: a header row, left-aligned columns two spaces apart. Not thread-safe. */
+/**
+ * A plain text table: a header row, left-aligned columns two spaces apart. Every cell is shown on
+ * one line, cut to {@value #MAX_CELL} characters and made safe for a terminal ({@link Terminal}),
+ * whatever the database holds. Not thread-safe.
+ */
 public final class Table {
+  /** A cell longer than this is cut, with a marker saying how much more there is. */
+  public static final int MAX_CELL = 120;
+
   private final List<String> header;
   private final List<List<String>> rows = new ArrayList<>();
 
@@ -22,7 +29,7 @@ public final class Table {
     }
     List<String> row = new ArrayList<>(cells.length);
     for (Object cell : cells) {
-      row.add(cell == null ? "-" : oneLine(cell.toString()));
+      row.add(cell == null ? "-" : display(cell.toString(), MAX_CELL));
     }
     rows.add(row);
     return this;
@@ -61,6 +68,22 @@ public final class Table {
       }
     }
     out.println(line);
+  }
+
+  /**
+   * The text as one safe line of at most {@code max} characters of the value (plus a marker when it
+   * is cut): an error of 20 MB must not flood the terminal, and a stored escape sequence must not
+   * act on it.
+   */
+  public static String display(String text, int max) {
+    String shown = text;
+    String marker = "";
+    if (text.length() > max) {
+      int end = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
+      shown = text.substring(0, end);
+      marker = "… (" + (text.length() - end) + " more characters)";
+    }
+    return Terminal.safe(oneLine(shown)) + marker;
   }
 
   /** Collapses line breaks so one value never spans rows. */
