@@ -140,6 +140,22 @@ BEGIN
     REVOKE ALL ON ALL FUNCTIONS IN SCHEMA taskbroker FROM PUBLIC;
     REVOKE ALL ON SCHEMA taskbroker FROM PUBLIC;
 
+    -- Every role may read which migrations ran: a client or worker that migrates on start then
+    -- finds the schema current and goes on (and fails clearly if it is not, since only the
+    -- owner may change it). Flyway's history exists here only when Flyway applies this.
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'taskbroker_submitter') THEN
+        GRANT SELECT ON taskbroker.applied_migrations TO taskbroker_submitter;
+        IF to_regclass('taskbroker.flyway_schema_history') IS NOT NULL THEN
+            GRANT SELECT ON taskbroker.flyway_schema_history TO taskbroker_submitter;
+        END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'taskbroker_worker') THEN
+        GRANT SELECT ON taskbroker.applied_migrations TO taskbroker_worker;
+        IF to_regclass('taskbroker.flyway_schema_history') IS NOT NULL THEN
+            GRANT SELECT ON taskbroker.flyway_schema_history TO taskbroker_worker;
+        END IF;
+    END IF;
+
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'taskbroker_submitter') THEN
         GRANT USAGE ON SCHEMA taskbroker TO taskbroker_submitter;
         -- The Java client's batched submit is a plain INSERT of these columns (no RETURNING:
@@ -163,7 +179,6 @@ BEGIN
         -- RETURNING), prune (DELETE). Workers do not insert jobs.
         GRANT SELECT, UPDATE, DELETE ON taskbroker.jobs TO taskbroker_worker;
         GRANT SELECT, INSERT, UPDATE, DELETE ON taskbroker.workers TO taskbroker_worker;
-        GRANT SELECT ON taskbroker.applied_migrations TO taskbroker_worker;
         GRANT EXECUTE ON FUNCTION
             taskbroker.cancel(uuid),
             taskbroker.get_job(uuid), taskbroker.get_jobs(uuid[]),

@@ -10,6 +10,7 @@ import io.taskbroker.common.Database;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobNotFoundException;
 import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Migrations;
 import io.taskbroker.common.NewJob;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.plugins.PluginRegistry;
@@ -83,6 +84,8 @@ class RolesTest extends WorkerDatabaseTest {
         jobs.insert(JobFactory.job("roles-other", "roles-other").payload(Map.of("secret", "s3")));
     String app = roles.create("submitter", "taskbroker_submitter");
     Database appDatabase = roles.open(app);
+    // Migrating on start, the default, finds the schema current and changes nothing.
+    assertThat(Migrations.migrate(appDatabase.dataSource())).isZero();
     try (TaskBrokerClient client =
         TaskBrokerClient.create(appDatabase, ClientConfig.builder().migrate(false).build())) {
       // Submit (the client's batched INSERT), read it back, await it while a worker runs it.
@@ -163,6 +166,7 @@ class RolesTest extends WorkerDatabaseTest {
     List<UUID> ids = jobs.insertMany("roles-work", "roles-work", 5);
     String workerLogin = roles.create("worker", "taskbroker_worker");
     Database workerDatabase = roles.open(workerLogin);
+    assertThat(Migrations.migrate(workerDatabase.dataSource())).isZero();
     TestPlugin plugin = TestPlugin.completing("roles-work");
     Gate never = new Gate();
     TestPlugin waiting =
