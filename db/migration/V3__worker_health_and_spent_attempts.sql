@@ -62,4 +62,7 @@ SELECT u.queue, u.plugin, count(*) AS pending, min(u.created_at) AS oldest_creat
                    AND w.last_heartbeat_at > now() - interval '1 minute')) u
  GROUP BY u.queue, u.plugin, u.reason;
 
+-- The view was recreated: it lost its grants (V2).
+SELECT taskbroker.grant_roles();
+
 INSERT INTO taskbroker.applied_migrations (version) VALUES (3);

@@ -296,6 +296,11 @@ public final class Worker implements AutoCloseable {
     return completer.rejectedCount();
   }
 
+  /** How many claim statements the producers ran (tests: forged NOTIFYs must not multiply). */
+  public long claimCount() {
+    return producers.values().stream().mapToLong(Producer::claimCount).sum();
+  }
+
   /**
    * Runs one rescue pass now (tests and tools); returns how many jobs it took back.
    *

@@ -6,13 +6,16 @@ import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.sql.JobRepository;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -22,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * Completes futures when their jobs reach a final state. Driven by LISTEN on the events channel (a
  * notification names the job); a slow poll of every awaited job covers lost notifications and
  * reconnects. Thread-safe.
+ *
+ * <p>An event is a hint (anyone who can connect may send one): it only makes the awaiter read the
+ * jobs it names, through {@code taskbroker.job_statuses} and {@code taskbroker.get_job}, which a
+ * submitter login may call for its own jobs. Events arriving while a read is queued share it, so a
+ * burst of them costs a few reads, not one each.
  */
 public final class JobAwaiter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(JobAwaiter.class);
@@ -31,6 +39,9 @@ public final class JobAwaiter implements AutoCloseable {
   private final Duration pollInterval;
   private final Map<UUID, List<CompletableFuture<Job>>> waiting = new ConcurrentHashMap<>();
   private final ScheduledExecutorService scheduler;
+  // Ids named by events, not yet read; guarded by itself.
+  private final Set<UUID> eventIds = new LinkedHashSet<>();
+  private boolean eventReadScheduled;
 
   public JobAwaiter(JobRepository jobs, PgNotifier notifier, Duration pollInterval) {
     this.jobs = jobs;
@@ -62,11 +73,33 @@ public final class JobAwaiter implements AutoCloseable {
   }
 
   private void onEvents(String payload) {
-    for (UUID id : JobEvents.finishedIds(payload)) {
-      if (waiting.containsKey(id)) {
-        scheduler.execute(() -> check(id));
+    synchronized (eventIds) {
+      for (UUID id : JobEvents.finishedIds(payload)) {
+        if (waiting.containsKey(id)) {
+          eventIds.add(id);
+        }
       }
+      if (eventIds.isEmpty() || eventReadScheduled) {
+        return;
+      }
+      eventReadScheduled = true;
     }
+    try {
+      scheduler.execute(this::readEventIds);
+    } catch (RejectedExecutionException e) {
+      // Closed.
+    }
+  }
+
+  /** Reads every awaited job events named since the last read, once each. */
+  private void readEventIds() {
+    List<UUID> ids;
+    synchronized (eventIds) {
+      ids = new ArrayList<>(eventIds);
+      eventIds.clear();
+      eventReadScheduled = false;
+    }
+    ids.forEach(this::check);
   }
 
   private void check(UUID id) {
@@ -90,8 +123,15 @@ public final class JobAwaiter implements AutoCloseable {
     if (waiting.isEmpty()) {
       return;
     }
+    checkFinished(new ArrayList<>(waiting.keySet()));
+  }
+
+  /** Completes the futures of those of these jobs that are final (or gone), in one status read. */
+  private void checkFinished(List<UUID> ids) {
+    if (ids.isEmpty()) {
+      return;
+    }
     try {
-      List<UUID> ids = new ArrayList<>(waiting.keySet());
       Map<UUID, JobStatus> statuses = jobs.statuses(ids);
       for (UUID id : ids) {
         JobStatus status = statuses.get(id);

@@ -41,6 +41,7 @@ public final class WorkerRepository {
   private static final String DEREGISTER_WORKER = Sql.load("deregister_worker");
   private static final String REAP_WORKERS = Sql.load("reap_workers");
   private static final String NEXT_RUN_AT = Sql.load("next_run_at");
+  private static final String CONFIRM_CANCELS = Sql.load("confirm_cancels");
 
   private final Jdbi jdbi;
   private final DataSource dataSource;
@@ -309,6 +310,25 @@ public final class WorkerRepository {
                 .bind("queue", queue)
                 .map((rs, ctx) -> JobRowMapper.instant(rs, "next_run_at"))
                 .findOne());
+  }
+
+  /**
+   * Of these job ids, those still running under this worker whose cancel was requested in the
+   * table: a control notification names a job, the table says whether to act.
+   */
+  public Set<UUID> confirmCancels(String workerId, Collection<UUID> ids) {
+    if (ids.isEmpty()) {
+      return Set.of();
+    }
+    return call(
+        handle ->
+            Set.copyOf(
+                handle
+                    .createQuery(CONFIRM_CANCELS)
+                    .bindArray("ids", UUID.class, List.copyOf(ids))
+                    .bind("worker_id", workerId)
+                    .map((rs, ctx) -> rs.getObject("id", UUID.class))
+                    .list()));
   }
 
   private <T> T call(HandleCallback<T, RuntimeException> callback) {

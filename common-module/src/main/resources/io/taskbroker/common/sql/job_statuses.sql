@@ -1,1 +1,2 @@
-SELECT id, status FROM taskbroker.jobs WHERE id = ANY (CAST(:ids AS uuid[]))
+-- The awaiter's poll, through the SECURITY DEFINER function (see get_job.sql): statuses only.
+SELECT id, status FROM taskbroker.job_statuses(CAST(:ids AS uuid[]))

@@ -5,27 +5,55 @@ import io.taskbroker.api.internal.Channels;
 import io.taskbroker.api.internal.PgNotifier;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.Json;
+import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.producer.Producer;
 import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The worker's LISTEN connection: new-job notifications wake the producer of their queue, control
- * messages addressed to this worker cancel running jobs, and a reconnect makes every producer
- * rescan and the heartbeater beat (notifications sent while disconnected are gone). Thread-safe;
- * start/stop idempotent.
+ * messages addressed to this worker lead to a cancel once the table confirms it, and a reconnect
+ * makes every producer rescan and the heartbeater beat (notifications sent while disconnected are
+ * gone). Thread-safe; start/stop idempotent.
+ *
+ * <p>Any role that can connect may NOTIFY on any channel (PostgreSQL has no privilege for it), so a
+ * notification is a hint, never an order: a new-job one costs at most a claim (the producer
+ * coalesces bursts), a control one a primary-key lookup of the jobs it names, batched while one is
+ * running. Only a cancel the table holds ({@code cancel_requested_at}, set by {@code
+ * taskbroker.cancel}) for a job running under this worker reaches the job.
  */
 public final class WorkerNotifications {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerNotifications.class);
+  // Ids waiting for their lookup beyond this are dropped: a flood of forged cancels cannot grow
+  // memory; a real cancel dropped here still arrives with the next heartbeat.
+  private static final int MAX_PENDING_CANCELS = 10_000;
 
   private final PgNotifier notifier;
+  private final WorkerRepository repository;
+  private final String workerId;
+  private final Consumer<UUID> cancel;
+  private final ExecutorService confirmer;
+  private final Object pendingLock = new Object();
+  // Guarded by pendingLock: ids named by control messages, not yet looked up.
+  private final Set<UUID> pendingCancels = new LinkedHashSet<>();
+  private boolean confirmScheduled;
+  private final AtomicLong cancelLookups = new AtomicLong();
 
   /**
-   * @param cancel called with the id of a job of this worker whose cancel was requested
+   * @param cancel called with the id of a job running under this worker whose cancel the table
+   *     confirms; on a thread of this unit, one job at a time
    * @param onReconnect called after the LISTEN connection came back
    */
   public WorkerNotifications(
@@ -35,6 +63,16 @@ public final class WorkerNotifications {
       Consumer<UUID> cancel,
       Runnable onReconnect) {
     this.notifier = new PgNotifier(database, "worker");
+    this.repository = new WorkerRepository(database);
+    this.workerId = workerId;
+    this.cancel = cancel;
+    this.confirmer =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "taskbroker-cancel-confirm");
+              thread.setDaemon(true);
+              return thread;
+            });
     notifier.subscribe(
         Channels.NEW_JOB,
         queue -> {
@@ -47,7 +85,7 @@ public final class WorkerNotifications {
             }
           }
         });
-    notifier.subscribe(Channels.CONTROL, payload -> onControl(payload, workerId, cancel));
+    notifier.subscribe(Channels.CONTROL, this::onControl);
     notifier.onReconnect(
         () -> {
           producers.values().forEach(Producer::notifyWork);
@@ -66,6 +104,17 @@ public final class WorkerNotifications {
 
   public void stop() {
     notifier.stop();
+    confirmer.shutdownNow();
+    try {
+      confirmer.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** How many cancel lookups ran (tests: a burst of control messages costs a few). */
+  public long cancelLookups() {
+    return cancelLookups.get();
   }
 
   /**
@@ -80,25 +129,79 @@ public final class WorkerNotifications {
     return notifier.isConnected();
   }
 
-  private static void onControl(String payload, String workerId, Consumer<UUID> cancel) {
+  private void onControl(String payload) {
     JsonNode message;
     try {
       message = Json.parse(payload);
     } catch (RuntimeException e) {
-      LOG.warn("Ignoring a control message that is not JSON: {}", payload);
+      LOG.debug("Ignoring a control message that is not JSON: {}", payload);
       return;
     }
     if (!"cancel".equals(message.path("action").asText())) {
       return;
     }
+    // Addressed to another worker: not ours to look up. (Omitting the address only costs the
+    // sender's victim a lookup; the table decides.)
     String target = message.path("worker_id").asText(null);
     if (target != null && !target.equals(workerId)) {
       return;
     }
+    UUID jobId;
     try {
-      cancel.accept(UUID.fromString(message.path("job_id").asText()));
+      jobId = UUID.fromString(message.path("job_id").asText());
     } catch (IllegalArgumentException e) {
-      LOG.warn("Ignoring a cancel message with a bad job id: {}", payload);
+      LOG.debug("Ignoring a cancel message with a bad job id: {}", payload);
+      return;
+    }
+    synchronized (pendingLock) {
+      if (pendingCancels.size() >= MAX_PENDING_CANCELS) {
+        return;
+      }
+      pendingCancels.add(jobId);
+      if (confirmScheduled) {
+        // The lookup queued or running takes this id in its batch, or the next one does.
+        return;
+      }
+      confirmScheduled = true;
+    }
+    try {
+      confirmer.execute(this::confirmPending);
+    } catch (RejectedExecutionException e) {
+      // Stopping: the job's own shutdown path decides it.
+    }
+  }
+
+  /** Looks up every pending id in one statement, until none is left; cancels those confirmed. */
+  private void confirmPending() {
+    while (true) {
+      List<UUID> batch;
+      synchronized (pendingLock) {
+        if (pendingCancels.isEmpty()) {
+          confirmScheduled = false;
+          return;
+        }
+        batch = List.copyOf(pendingCancels);
+        pendingCancels.clear();
+      }
+      Set<UUID> confirmed;
+      try {
+        cancelLookups.incrementAndGet();
+        confirmed = repository.confirmCancels(workerId, batch);
+      } catch (RuntimeException e) {
+        // The heartbeat reads the same mark and cancels the job a beat later.
+        LOG.warn(
+            "Could not confirm {} cancel request(s) now ({}); the next heartbeat picks them up",
+            batch.size(),
+            e.getMessage());
+        continue;
+      }
+      for (UUID id : confirmed) {
+        try {
+          cancel.accept(id);
+        } catch (RuntimeException e) {
+          LOG.error("Job {}: cancelling it failed; the heartbeat tries again", id, e);
+        }
+      }
     }
   }
 }

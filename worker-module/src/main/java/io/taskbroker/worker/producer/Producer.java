@@ -24,6 +24,14 @@ import org.slf4j.LoggerFactory;
  * while work is known to wait, on a timer for the next scheduled job, or on a jittered poll (the
  * safety net when a notification is lost). Fetches again at once when a batch came back full.
  *
+ * <p>A NOTIFY is a hint anyone who can connect may send, so NOTIFYs cannot multiply claims: once a
+ * claim a NOTIFY asked for came back empty, the NOTIFYs of the next few milliseconds share one
+ * claim at the end of that quiet window: 5 ms, doubling while such empty claims follow each other
+ * within a window's length (a flood), up to 200 ms, so a flood costs at most five claims a second.
+ * An idle producer still claims at once on the first NOTIFY; the cost is that a job whose NOTIFY
+ * lands just after an empty claim waits for the window's end (during a flood, up to 200 ms). Local
+ * submits, freed slots and reconnects are not hints and never wait.
+ *
  * <p>Thread-safe. {@link #start()} and {@link #stop()} are idempotent; stop before start is a
  * no-op.
  */
@@ -31,6 +39,8 @@ public final class Producer {
   private static final Logger LOG = LoggerFactory.getLogger(Producer.class);
   private static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(5);
   private static final long CLAIM_COOLDOWN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  private static final long NOTIFY_QUIET_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  private static final long NOTIFY_QUIET_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
   private final String queue;
   private final int concurrency;
@@ -54,6 +64,12 @@ public final class Producer {
   private boolean running;
   private Thread thread;
   private final AwaitedNotifies awaitedNotifies = new AwaitedNotifies();
+  // Guarded by lock. A NOTIFY asked for a look (not yet taken by a claim); before
+  // notifyQuietUntilNanos it waits, so a burst of NOTIFYs shares one claim.
+  private boolean notifyPending;
+  private long notifyQuietUntilNanos;
+  private long notifyQuietNanos = NOTIFY_QUIET_MIN_NANOS;
+  private long claims;
 
   /**
    * @param plugins the plugin names to claim, or null for any
@@ -84,6 +100,7 @@ public final class Producer {
     this.dispatcher = dispatcher;
     this.clock = clock;
     this.claimThreshold = Math.max(1, Math.min(maxBatch, concurrency / 4));
+    this.notifyQuietUntilNanos = System.nanoTime() - NOTIFY_QUIET_MAX_NANOS;
   }
 
   public String queue() {
@@ -153,14 +170,30 @@ public final class Producer {
     }
   }
 
-  /** A NOTIFY for this queue arrived: look now, unless a local submit already announced it. */
+  /**
+   * A NOTIFY for this queue arrived: look now, unless a local submit already announced it, or a
+   * claim another NOTIFY asked for just came back empty (then look at the end of the quiet window,
+   * once for every NOTIFY until then).
+   */
   public void notified() {
     lock.lock();
     try {
       if (awaitedNotifies.arrived(System.nanoTime())) {
         return;
       }
-      signalWork();
+      workLikely = true;
+      notifyPending = true;
+      wake.signal();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** How many claim statements this producer ran (tests: NOTIFY bursts cost a few). */
+  public long claimCount() {
+    lock.lock();
+    try {
+      return claims;
     } finally {
       lock.unlock();
     }
@@ -208,6 +241,7 @@ public final class Producer {
     int failures = 0;
     while (true) {
       int free;
+      boolean forNotify;
       lock.lock();
       try {
         // Sleep until there is a reason to claim and a free slot to claim into: the poll or
@@ -222,6 +256,13 @@ public final class Producer {
             break;
           }
           long until = Math.min(nextPollNanos, timerNanos);
+          if (notifyPending && !signalled) {
+            if (now - notifyQuietUntilNanos >= 0) {
+              signalled = true;
+            } else if (slots > 0) {
+              until = Math.min(until, notifyQuietUntilNanos);
+            }
+          }
           if (slots > 0 && signalled) {
             // Under load, slots free one job at a time; claiming each alone would cost a
             // transaction per job. Claim once enough slots are free, or shortly after the
@@ -255,6 +296,10 @@ public final class Producer {
         signalled = false;
         batchDeadlineNanos = 0;
         free = concurrency - inFlight;
+        // This claim sees the jobs of every NOTIFY delivered so far (each was sent at a commit).
+        forNotify = notifyPending;
+        notifyPending = false;
+        claims++;
       } finally {
         lock.unlock();
       }
@@ -289,6 +334,7 @@ public final class Producer {
       lock.lock();
       try {
         inFlight += claimed.size();
+        quietAfter(forNotify, claimed.isEmpty());
         // A full batch means more is probably waiting: claim again as soon as a slot is free.
         workLikely = claimed.size() == limit;
         if (workLikely) {
@@ -303,6 +349,29 @@ public final class Producer {
       nextPollNanos = System.nanoTime() + jitteredPoll();
       timerNanos = claimed.isEmpty() ? nextScheduledNanos() : Long.MAX_VALUE;
     }
+  }
+
+  /**
+   * After a claim: one a NOTIFY asked for that found nothing opens a quiet window for NOTIFYs,
+   * twice as long as the last one when it ends within one window's length after that one (a flood
+   * goes on); one that found work closes it. Call with the lock held.
+   */
+  private void quietAfter(boolean forNotify, boolean empty) {
+    if (!empty) {
+      notifyQuietNanos = NOTIFY_QUIET_MIN_NANOS;
+      notifyQuietUntilNanos = System.nanoTime() - NOTIFY_QUIET_MAX_NANOS;
+      return;
+    }
+    if (!forNotify) {
+      return;
+    }
+    long now = System.nanoTime();
+    boolean floodGoesOn = now - notifyQuietUntilNanos < notifyQuietNanos;
+    notifyQuietNanos =
+        floodGoesOn
+            ? Math.min(notifyQuietNanos * 2, NOTIFY_QUIET_MAX_NANOS)
+            : NOTIFY_QUIET_MIN_NANOS;
+    notifyQuietUntilNanos = now + notifyQuietNanos;
   }
 
   /** When the next scheduled job of the queue becomes runnable, as a nanoTime; or never. */
