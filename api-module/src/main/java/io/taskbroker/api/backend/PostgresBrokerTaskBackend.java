@@ -266,7 +266,7 @@ public final class PostgresBrokerTaskBackend implements TaskBackend {
           job.plugin(),
           job.queue(),
           queue,
-          taskTypes,
+          taskTypes.isEmpty() ? "any" : taskTypes,
           job.plugin());
     }
   }

@@ -45,7 +45,8 @@ public interface JobTracker {
   List<TrackedJob> runningJobs();
 
   /**
-   * Cancels a job: a pending one at once; a running one is told to stop and ends cancelled.
+   * Cancels a job: a pending one at once; a running one is told to stop and ends cancelled. (The
+   * origin's {@code cancel_job}, which leaves a pending job alone, is {@link #cancelIfRunning}.)
    *
    * @return false when there is no such job or it had already finished
    */
@@ -69,7 +70,8 @@ public interface JobTracker {
    * Clears finished jobs.
    *
    * @param includeWithResults true: every finished job goes, results too; false: only finished jobs
-   *     without a result (failed and cancelled) go, completed jobs keep their results
+   *     without a result (failed and cancelled) go, completed jobs keep their results. Not the
+   *     origin's {@code keep_results}: its {@code clear_completed()} is {@link #clearFinished()}
    * @return how many jobs were cleared
    */
   int clearFinished(boolean includeWithResults);
