@@ -47,8 +47,9 @@ import org.slf4j.LoggerFactory;
  * back to pending, {@link ShutdownReport#pending()} never ran here and are still queued; neither is
  * lost, any worker runs them later.
  *
- * <p>Without an executor it only submits ({@code taskbroker worker} processes run the jobs): its
- * shutdown has nothing to drain and reports clean.
+ * <p>Without an executor it only submits, and {@code taskbroker worker --queues taskbroker-backend}
+ * processes (or whatever queue it was given) run the jobs: its shutdown has nothing to drain and
+ * reports clean.
  *
  * <p>A failure to persist (database unreachable) is thrown at the submitter: the job does not
  * exist, and silently dropping it would lose it.
@@ -189,6 +190,10 @@ public final class PostgresBrokerTaskBackend implements TaskBackend {
   @Override
   public void initialize() {
     synchronized (lifecycle) {
+      if (closing) {
+        // A worker started now would never be stopped.
+        throw new BackendStateException("broker backend is shut down; it cannot be initialized");
+      }
       if (initialized) {
         return;
       }
@@ -203,7 +208,9 @@ public final class PostgresBrokerTaskBackend implements TaskBackend {
                             "PostgresBrokerTaskBackend with an executor runs an in-process"
                                 + " worker, and none is on the classpath: add the"
                                 + " io.taskbroker:taskbroker-worker artifact, or submit without"
-                                + " an executor and run `taskbroker worker` processes"));
+                                + " an executor and run `taskbroker worker --queues "
+                                + queue
+                                + "` processes"));
         worker =
             provider.start(
                 new InProcessWorkerSpec(client.database(), queue, concurrency, current, taskTypes));
