@@ -21,6 +21,11 @@ import org.slf4j.LoggerFactory;
  * Runs tasks on a bounded pool in this process and tracks every one in flight. {@link #submit}
  * returns at once; {@link #shutdown(Duration)} waits for in-flight tasks up to the timeout, then
  * interrupts the rest, records them failed and reports them. Thread-safe.
+ *
+ * <p>Only tasks in flight are held for their own sake ({@link #inflightCount()}); the tracker keeps
+ * the last {@value InMemoryJobTracker#DEFAULT_BACKEND_KEEP_FINISHED} finished tasks unless given
+ * another tracker. A failing executor, whatever it throws, is logged and recorded as failed; only
+ * an error after which the JVM cannot be trusted (out of memory) goes on up, after it is recorded.
  */
 public final class AsyncFireAndTrackBackend implements TaskBackend {
   private static final Logger LOG = LoggerFactory.getLogger(AsyncFireAndTrackBackend.class);
@@ -39,7 +44,7 @@ public final class AsyncFireAndTrackBackend implements TaskBackend {
   }
 
   public AsyncFireAndTrackBackend(int threads) {
-    this(threads, new InMemoryJobTracker());
+    this(threads, new InMemoryJobTracker(InMemoryJobTracker.DEFAULT_BACKEND_KEEP_FINISHED));
   }
 
   public AsyncFireAndTrackBackend(int threads, InMemoryJobTracker tracker) {
@@ -77,8 +82,7 @@ public final class AsyncFireAndTrackBackend implements TaskBackend {
 
   @Override
   public UUID submit(Map<String, ?> task) {
-    String type = Tasks.type(task);
-    var payload = Tasks.payload(task);
+    Tasks.Parsed parsed = Tasks.parse(task);
     ExecutorService current;
     synchronized (lifecycle) {
       if (shutdownReport != null) {
@@ -93,14 +97,14 @@ public final class AsyncFireAndTrackBackend implements TaskBackend {
     UUID id = UUID.randomUUID();
     tracker.create(
         id,
-        type,
+        parsed.type(),
         SyncTaskBackend.text(task, "file_path"),
         SyncTaskBackend.text(task, "file_name"),
         Map.of());
     // Registered before the task can start, so its own removal never races ahead of this put.
     inflight.put(id, new java.util.concurrent.CompletableFuture<Void>());
     try {
-      Future<?> future = current.submit(() -> run(id, type, payload));
+      Future<?> future = current.submit(() -> run(id, parsed));
       inflight.replace(id, future);
       if (future.isDone()) {
         inflight.remove(id, future);
@@ -113,29 +117,19 @@ public final class AsyncFireAndTrackBackend implements TaskBackend {
     return id;
   }
 
-  private void run(UUID id, String type, com.fasterxml.jackson.databind.node.ObjectNode payload) {
+  private void run(UUID id, Tasks.Parsed task) {
     try {
       if (!tracker.markRunning(id)) {
         return; // cancelled while queued
       }
       TaskExecutor current = executor;
       if (current == null) {
-        LOG.error("Task {} ({}) has no executor to run it: call setExecutor first", id, type);
+        LOG.error(
+            "Task {} ({}) has no executor to run it: call setExecutor first", id, task.type());
         tracker.fail(id, "no executor set on the backend");
         return;
       }
-      Object result = current.execute(Tasks.asTask(type, payload));
-      tracker.complete(id, result);
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      LOG.error("Task {} ({}) failed", id, type, e);
-      tracker.fail(id, SyncTaskBackend.describe(e));
-    } catch (Error e) {
-      LOG.error("Task {} ({}) failed with an error", id, type, e);
-      tracker.fail(id, SyncTaskBackend.describe(e));
-      throw e;
+      SyncTaskBackend.runAttempts(tracker, id, task, current, LOG);
     } finally {
       inflight.remove(id);
     }

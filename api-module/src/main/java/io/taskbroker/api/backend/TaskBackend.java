@@ -26,10 +26,12 @@ public interface TaskBackend {
   /**
    * Hands over a task: a dict whose {@code type} names the plugin. Returns promptly with the task's
    * id (except on the sync backend, which runs it inline). Called before {@link #initialize()}, it
-   * logs a warning and initializes first.
+   * logs a warning and initializes first. Keys starting with {@value Tasks#RESERVED_PREFIX} set how
+   * the task runs (attempts, queue, delay, run-at, priority, unique key: see {@link Tasks}); they
+   * are stripped before the executor sees the dict.
    *
-   * @throws io.taskbroker.common.InvalidJobException when the task has no {@code type} or cannot be
-   *     written as JSON
+   * @throws io.taskbroker.common.InvalidJobException when the task has no {@code type}, a reserved
+   *     key is unknown or has a bad value, or the task cannot be written as JSON
    * @throws BackendStateException after {@link #shutdown()}
    */
   UUID submit(Map<String, ?> task);

@@ -3,9 +3,11 @@ package io.taskbroker.api.tracker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbroker.api.ResultView;
+import io.taskbroker.api.internal.Fatal;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import java.time.Clock;
+import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -21,21 +23,58 @@ import org.slf4j.LoggerFactory;
  * A job tracker in this process's memory, for the sync and async backends. Thread-safe: every
  * transition is an atomic replace of an immutable {@link TrackedJob}, and a final state is never
  * left (a late {@code complete} after a cancel changes nothing).
+ *
+ * <p>Memory: unfinished jobs are always kept; finished ones only up to {@code keepFinished} (the
+ * oldest finished job is forgotten first). {@link #InMemoryJobTracker()} keeps every finished job
+ * until {@link #clearFinished} (as the origin's tracker does); the backends keep {@value
+ * #DEFAULT_BACKEND_KEEP_FINISHED}.
  */
 public final class InMemoryJobTracker implements JobTracker {
   private static final Logger LOG = LoggerFactory.getLogger(InMemoryJobTracker.class);
 
+  /** How many finished tasks a sync or async backend's tracker keeps by default. */
+  public static final int DEFAULT_BACKEND_KEEP_FINISHED = 1000;
+
+  /** Keep every finished job until it is cleared. */
+  public static final int KEEP_ALL_FINISHED = Integer.MAX_VALUE;
+
   private final Map<UUID, TrackedJob> jobs = new ConcurrentHashMap<>();
   private final List<Consumer<TrackedJob>> callbacks = new CopyOnWriteArrayList<>();
+  // Finished ids, oldest first, at most keepFinished of them; a cleared job's id may linger here
+  // until trimmed, which only ever forgets jobs early, never keeps more than the bound.
+  private final ArrayDeque<UUID> finishedOrder = new ArrayDeque<>();
   private final Clock clock;
+  private final int keepFinished;
   private volatile Consumer<UUID> runningCanceller = id -> {};
 
+  /** Keeps every finished job until {@link #clearFinished} clears it. */
   public InMemoryJobTracker() {
     this(Clock.systemUTC());
   }
 
   public InMemoryJobTracker(Clock clock) {
+    this(clock, KEEP_ALL_FINISHED);
+  }
+
+  /**
+   * @param keepFinished how many finished jobs to keep (0: forget each as it finishes; its
+   *     completion callbacks still see it)
+   */
+  public InMemoryJobTracker(int keepFinished) {
+    this(Clock.systemUTC(), keepFinished);
+  }
+
+  public InMemoryJobTracker(Clock clock, int keepFinished) {
+    if (keepFinished < 0) {
+      throw new IllegalArgumentException("keepFinished must not be negative, got " + keepFinished);
+    }
     this.clock = clock;
+    this.keepFinished = keepFinished;
+  }
+
+  /** Jobs held now: every unfinished one, and the finished ones still kept. */
+  public int size() {
+    return jobs.size();
   }
 
   /** What to call to stop a running job when it is cancelled (the backend interrupts it). */
@@ -172,6 +211,9 @@ public final class InMemoryJobTracker implements JobTracker {
           return changed[0];
         });
     if (changed[0] != null && target.isFinal()) {
+      // Recorded (and kept or forgotten) before any callback runs, so a callback that throws
+      // cannot leave the job unrecorded.
+      retainFinished(id);
       notifyCompletion(changed[0]);
     }
     return changed[0];
@@ -185,11 +227,30 @@ public final class InMemoryJobTracker implements JobTracker {
     };
   }
 
+  private void retainFinished(UUID id) {
+    if (keepFinished == KEEP_ALL_FINISHED) {
+      return;
+    }
+    synchronized (finishedOrder) {
+      finishedOrder.addLast(id);
+      while (finishedOrder.size() > keepFinished) {
+        UUID oldest = finishedOrder.pollFirst();
+        jobs.computeIfPresent(oldest, (key, job) -> job.status().isFinal() ? null : job);
+      }
+    }
+  }
+
   private void notifyCompletion(TrackedJob job) {
     for (Consumer<TrackedJob> callback : callbacks) {
       try {
         callback.accept(job);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
+        // An AssertionError or StackOverflowError in a user's callback is the callback's bug:
+        // the job is recorded already and the other callbacks still run. Only a JVM in trouble
+        // (out of memory) goes on up.
+        if (Fatal.isFatal(e)) {
+          throw e;
+        }
         LOG.error("Completion callback failed for job {}; the tracker goes on", job.id(), e);
       }
     }

@@ -3,6 +3,7 @@ package io.taskbroker.api.tracker;
 import io.taskbroker.api.ResultView;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.api.internal.Channels;
+import io.taskbroker.api.internal.Fatal;
 import io.taskbroker.api.internal.JobEvents;
 import io.taskbroker.api.internal.PgNotifier;
 import io.taskbroker.common.Job;
@@ -170,7 +171,12 @@ public final class PostgresJobTracker implements JobTracker, AutoCloseable {
     for (Consumer<TrackedJob> callback : callbacks) {
       try {
         callback.accept(job);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
+        // The notifier thread delivers every later event too: a user's AssertionError or
+        // StackOverflowError must not end it. Only a JVM in trouble (out of memory) goes on up.
+        if (Fatal.isFatal(e)) {
+          throw e;
+        }
         LOG.error("Completion callback failed for job {}; the tracker goes on", job.id(), e);
       }
     }

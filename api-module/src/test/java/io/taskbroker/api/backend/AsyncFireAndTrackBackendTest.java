@@ -6,13 +6,17 @@ import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
 import io.taskbroker.api.testing.LogCapture;
+import io.taskbroker.api.tracker.InMemoryJobTracker;
 import io.taskbroker.api.tracker.TrackedJob;
 import io.taskbroker.common.InvalidJobException;
 import io.taskbroker.common.JobStatus;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -242,6 +246,50 @@ class AsyncFireAndTrackBackendTest {
     } catch (BackendStateException e) {
       return true;
     }
+  }
+
+  @Test
+  void finishedTasksAreKeptOnlyAsConfigured() {
+    backend.initialize();
+    List<UUID> ids = new ArrayList<>();
+    for (int i = 0; i < 20_000; i++) {
+      ids.add(backend.submit(Map.of("type", "echo", "value", i)));
+    }
+    assertThat(backend.shutdown(WAIT).drained()).isTrue();
+
+    InMemoryJobTracker tracker = (InMemoryJobTracker) backend.tracker();
+    assertThat(backend.inflightCount()).isZero();
+    assertThat(tracker.size()).isEqualTo(InMemoryJobTracker.DEFAULT_BACKEND_KEEP_FINISHED);
+    assertThat(tracker.get(ids.get(0))).as("the oldest finished task is forgotten").isEmpty();
+    assertThat(ids.stream().filter(id -> tracker.get(id).isPresent()).count())
+        .isEqualTo(InMemoryJobTracker.DEFAULT_BACKEND_KEEP_FINISHED);
+  }
+
+  @Test
+  void asyncBackendRecordsAnExecutorsErrorAndKeepsRunningTasks() {
+    AsyncFireAndTrackBackend single = new AsyncFireAndTrackBackend(1);
+    List<Thread> threads = new CopyOnWriteArrayList<>();
+    single.setExecutor(
+        task -> {
+          threads.add(Thread.currentThread());
+          if (task.get("type").equals("assert")) {
+            throw new AssertionError("callback bug");
+          }
+          return null;
+        });
+    single.initialize();
+
+    UUID asserted = single.submit(Map.of("type", "assert"));
+    UUID next = single.submit(Map.of("type", "echo"));
+    await()
+        .atMost(WAIT)
+        .until(() -> single.tracker().get(next).orElseThrow().status() == JobStatus.COMPLETED);
+    single.shutdown(WAIT);
+
+    assertThat(single.tracker().get(asserted).orElseThrow().error())
+        .isEqualTo("AssertionError: callback bug");
+    assertThat(threads).hasSize(2);
+    assertThat(threads.get(1)).as("the pool thread survived the error").isSameAs(threads.get(0));
   }
 
   private void awaitIgnoringInterrupts(CountDownLatch latch) {

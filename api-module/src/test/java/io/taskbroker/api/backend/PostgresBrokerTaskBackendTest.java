@@ -102,7 +102,44 @@ class PostgresBrokerTaskBackendTest {
     assertThatThrownBy(() -> backend.submit(Map.of("type", "echo")))
         .isInstanceOf(BackendStateException.class)
         .hasMessageContaining("shut down");
+    assertThatThrownBy(backend::initialize)
+        .isInstanceOf(BackendStateException.class)
+        .hasMessageContaining("shut down");
     List<Job> jobs = client.list(JobQuery.builder().queue("broker-closed").build());
     assertThat(jobs).isEmpty();
+  }
+
+  @Test
+  void aSubmitOnlyBackendUsesAQueueOfItsOwnAndHonoursTheTasksReservedKeys() {
+    PostgresBrokerTaskBackend backend = new PostgresBrokerTaskBackend(client);
+    backend.initialize();
+
+    UUID id =
+        backend.submit(
+            Map.of(
+                "type",
+                "transcribe",
+                "file_path",
+                "/in/a.wav",
+                Tasks.MAX_ATTEMPTS,
+                7,
+                Tasks.PRIORITY,
+                3,
+                Tasks.DELAY_MS,
+                60_000));
+
+    Job job = client.require(id);
+    assertThat(job.queue()).isEqualTo(PostgresBrokerTaskBackend.DEFAULT_QUEUE);
+    assertThat(job.maxAttempts()).isEqualTo(7);
+    assertThat(job.priority()).isEqualTo(3);
+    assertThat(job.runAt()).isAfter(job.createdAt().plusSeconds(59));
+    assertThat(job.payload()).isEqualTo(Json.parse("{\"file_path\": \"/in/a.wav\"}"));
+    assertThat(backend.shutdown().drained()).as("nothing of its own to drain").isTrue();
+    assertThatThrownBy(
+            () ->
+                new PostgresBrokerTaskBackend(client)
+                    .submit(Map.of("type", "x", Tasks.RUN_AT, "soon")))
+        .isInstanceOf(InvalidJobException.class)
+        .hasMessageContaining(Tasks.RUN_AT);
   }
 }

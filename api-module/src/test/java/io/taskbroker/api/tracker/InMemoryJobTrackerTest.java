@@ -1,6 +1,7 @@
 package io.taskbroker.api.tracker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.taskbroker.common.JobStatus;
@@ -88,5 +89,36 @@ class InMemoryJobTrackerTest extends JobTrackerContract {
     assertThat(job.startedAt()).isEqualTo(fixed);
     assertThat(job.completedAt()).isEqualTo(fixed);
     assertThat(job.toMap()).containsEntry("created_at", "2030-06-01T10:00:00Z");
+  }
+
+  @Test
+  void anOutOfMemoryErrorFromACallbackIsRethrownAfterTheJobIsRecorded() {
+    tracker.onCompletion(
+        job -> {
+          throw new OutOfMemoryError("simulated");
+        });
+    UUID id = tracker.createJob("p", null, null, null);
+    tracker.markRunning(id);
+
+    assertThatThrownBy(() -> tracker.complete(id, "done")).isInstanceOf(OutOfMemoryError.class);
+    assertThat(tracker.get(id).orElseThrow().status()).isEqualTo(JobStatus.COMPLETED);
+  }
+
+  @Test
+  void aBoundedTrackerForgetsTheOldestFinishedJobsAndKeepsEveryUnfinishedOne() {
+    InMemoryJobTracker bounded = new InMemoryJobTracker(2);
+    UUID running = bounded.createJob("p", null, null, null);
+    bounded.markRunning(running);
+    List<UUID> finished = new CopyOnWriteArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      UUID id = bounded.createJob("p", null, null, null);
+      bounded.cancel(id);
+      finished.add(id);
+    }
+
+    assertThat(bounded.size()).isEqualTo(3);
+    assertThat(bounded.get(running)).isPresent();
+    assertThat(finished.stream().filter(id -> bounded.get(id).isPresent()))
+        .containsExactly(finished.get(3), finished.get(4));
   }
 }

@@ -273,6 +273,224 @@ abstract class JobTrackerContract {
     }
   }
 
+  // Parity with the origin (000, the job tracker): where ours differs, the origin's behaviour is
+  // one call away. See README, "Parity with the origin designs".
+
+  @Test
+  void unfinishedJobHasNoFinishedResultAsInTheOrigin() {
+    UUID pending = tracker().createJob("plugin-a", null, null, null);
+    UUID running = tracker().createJob("plugin-b", null, null, null);
+    UUID completed = tracker().createJob("plugin-c", null, null, null);
+    start(running);
+    start(completed);
+    complete(completed, Json.parse("{\"text\": \"done\"}"));
+
+    // The origin's get_job_result: None until the job finishes.
+    assertThat(tracker().finishedResult(pending)).isEmpty();
+    assertThat(tracker().finishedResult(running)).isEmpty();
+    assertThat(tracker().finishedResult(UUID.randomUUID())).isEmpty();
+    assertThat(tracker().finishedResult(completed))
+        .contains(new ResultView.Success(Json.parse("{\"text\": \"done\"}")));
+    // Ours tells "not finished yet" from "no such job".
+    assertThat(tracker().resultView(pending))
+        .contains(new ResultView.Unfinished(JobStatus.PENDING));
+  }
+
+  @Test
+  void clearFinishedWithoutArgumentClearsEveryFinishedJobAsTheOriginDefaultDoes() {
+    Jobs jobs = oneJobInEveryState();
+
+    // The origin's clear_completed() (keep_results=False).
+    assertThat(tracker().clearFinished()).isEqualTo(4);
+
+    assertThat(tracker().get(jobs.completed())).isEmpty();
+    assertThat(tracker().get(jobs.completedWithoutResult())).isEmpty();
+    assertThat(tracker().get(jobs.failed())).isEmpty();
+    assertThat(tracker().get(jobs.cancelled())).isEmpty();
+    assertThat(tracker().resultView(jobs.completed())).isEmpty();
+    assertThat(tracker().get(jobs.pending())).isPresent();
+    assertThat(tracker().get(jobs.running())).isPresent();
+  }
+
+  @Test
+  void onSuccessFiresOnlyForCompletedJobsAsTheOriginCallbackDoes() {
+    List<TrackedJob> completedOnly = new CopyOnWriteArrayList<>();
+    List<TrackedJob> everyFinish = new CopyOnWriteArrayList<>();
+    tracker().onSuccess(completedOnly::add);
+    tracker().onCompletion(everyFinish::add);
+
+    UUID failed = tracker().createJob("plugin-a", null, null, null);
+    UUID cancelled = tracker().createJob("plugin-b", null, null, null);
+    UUID completed = tracker().createJob("plugin-c", null, null, null);
+    start(failed);
+    fail(failed, "boom");
+    tracker().cancel(cancelled);
+    start(completed);
+    complete(completed, Json.parse("{\"n\": 1}"));
+
+    // In order: once the last is seen, the earlier ones would have been too.
+    await().atMost(Duration.ofSeconds(10)).until(() -> everyFinish.size() == 3);
+    assertThat(completedOnly).extracting(TrackedJob::id).containsExactly(completed);
+    assertThat(everyFinish)
+        .extracting(TrackedJob::id)
+        .containsExactlyInAnyOrder(failed, cancelled, completed);
+  }
+
+  @Test
+  void aCallbackThrowingAnErrorBreaksNeitherTheTrackerNorTheJobsRecord() {
+    List<TrackedJob> seen = new CopyOnWriteArrayList<>();
+    try (LogCapture log = LogCapture.of(tracker().getClass())) {
+      tracker()
+          .onCompletion(
+              job -> {
+                if ("plugin-assert".equals(job.pluginName())) {
+                  throw new AssertionError("a test assertion inside a callback");
+                }
+                throw new StackOverflowError();
+              });
+      tracker().onCompletion(seen::add);
+
+      UUID first = tracker().createJob("plugin-assert", null, null, null);
+      UUID second = tracker().createJob("plugin-recurse", null, null, null);
+      start(first);
+      complete(first, Json.parse("{\"n\": 1}"));
+      start(second);
+      fail(second, "boom");
+      // Delivered after both errors: the thread that runs callbacks is still alive.
+      UUID later = tracker().createJob("plugin-later", null, null, null);
+      tracker().cancel(later);
+
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> seen.stream().anyMatch(job -> job.id().equals(later)));
+      assertThat(seen).extracting(TrackedJob::id).containsExactly(first, second, later);
+      assertThat(tracker().get(first).orElseThrow().status()).isEqualTo(JobStatus.COMPLETED);
+      assertThat(tracker().get(second).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+      assertThat(log.messages(Level.ERROR))
+          .hasSize(3)
+          .allMatch(message -> message.startsWith("Completion callback failed for job"));
+    }
+  }
+
+  @Test
+  void cancelIfRunningLeavesAPendingJobAloneAsTheOriginCancelDoes() {
+    UUID pending = tracker().createJob("plugin-a", null, null, null);
+    UUID running = tracker().createJob("plugin-b", null, null, null);
+    start(running);
+
+    // The origin's cancel_job: only a running job can be cancelled.
+    assertThat(tracker().cancelIfRunning(pending)).isFalse();
+    assertThat(tracker().get(pending).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+    assertThat(tracker().cancelIfRunning(UUID.randomUUID())).isFalse();
+    assertThat(tracker().cancelIfRunning(running)).isTrue();
+    stopCancelled(running);
+    assertThat(tracker().get(running).orElseThrow().status()).isEqualTo(JobStatus.CANCELLED);
+    assertThat(tracker().cancelIfRunning(running)).isFalse();
+  }
+
+  // The origin's two examples (000), line for line: the usage example and the test cell.
+
+  @Test
+  void originUsageExampleRunsLineForLine() {
+    List<String> printed = new CopyOnWriteArrayList<>();
+    // def on_complete(job_id, tracker):
+    //     job = tracker.get_job(job_id)
+    //     print(f"Job {job_id} completed: {job.file_name}")
+    // job_tracker = TranscriptionJobTracker(on_job_completed=on_complete)
+    JobTracker jobTracker = tracker();
+    jobTracker.onSuccess(
+        done -> {
+          TrackedJob job = jobTracker.get(done.id()).orElseThrow();
+          printed.add("Job " + done.id() + " completed: " + job.fileName());
+        });
+
+    // job = job_tracker.create_job(
+    //     plugin_name="cjm-transcription-plugin-whisper",
+    //     file_path="/path/to/audio.mp3",
+    //     file_name="audio.mp3")
+    UUID job =
+        jobTracker.createJob(
+            "cjm-transcription-plugin-whisper", "/path/to/audio.mp3", "audio.mp3", null);
+    // A second job whose plugin raises, to walk the except branch too.
+    UUID broken =
+        jobTracker.createJob(
+            "cjm-transcription-plugin-broken", "/path/to/bad.mp3", "bad.mp3", null);
+
+    runTranscription(broken);
+    runTranscription(job);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !printed.isEmpty());
+    assertThat(printed).containsExactly("Job " + job + " completed: audio.mp3");
+    assertThat(jobTracker.get(broken).orElseThrow().error()).isEqualTo("cannot decode bad.mp3");
+    assertThat(jobTracker.get(broken).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+  }
+
+  /** The example's run_transcription, with a stand-in for plugin_manager.execute_plugin_async. */
+  private void runTranscription(UUID jobId) {
+    // job_tracker.mark_running(job.id)
+    start(jobId);
+    TrackedJob job = tracker().get(jobId).orElseThrow();
+    try {
+      // result = await plugin_manager.execute_plugin_async(job.plugin_name, audio=job.file_path)
+      JsonNode result = executePlugin(job.pluginName(), job.filePath());
+      // job_tracker.mark_completed(job.id, result)
+      complete(jobId, result);
+    } catch (RuntimeException e) {
+      // job_tracker.mark_failed(job.id, str(e))
+      fail(jobId, e.getMessage());
+    }
+  }
+
+  private static JsonNode executePlugin(String pluginName, String audio) {
+    if (pluginName.endsWith("broken")) {
+      throw new IllegalStateException(
+          "cannot decode " + audio.substring(audio.lastIndexOf('/') + 1));
+    }
+    return Json.toTree(Map.of("text", "transcript of " + audio, "metadata", Map.of()));
+  }
+
+  @Test
+  void originTestCellRunsLineForLine() {
+    // tracker = TranscriptionJobTracker()
+    JobTracker tracker = tracker();
+
+    // job = tracker.create_job(plugin_name="test-plugin", file_path="/test/audio.mp3",
+    //                          file_name="audio.mp3")
+    TrackedJob job =
+        tracker
+            .get(tracker.createJob("test-plugin", "/test/audio.mp3", "audio.mp3", null))
+            .orElseThrow();
+
+    // assert job.status == "pending"
+    assertThat(job.status().dbValue()).isEqualTo("pending");
+    // assert job.plugin_name == "test-plugin"
+    assertThat(job.pluginName()).isEqualTo("test-plugin");
+    // assert job.file_name == "audio.mp3"
+    assertThat(job.fileName()).isEqualTo("audio.mp3");
+
+    // tracker.mark_running(job.id)
+    start(job.id());
+    // assert tracker.get_job(job.id).status == "running"
+    assertThat(tracker.get(job.id()).orElseThrow().status().dbValue()).isEqualTo("running");
+
+    // tracker.mark_completed(job.id, {"text": "Hello world", "metadata": {}})
+    complete(job.id(), Json.toTree(Map.of("text", "Hello world", "metadata", Map.of())));
+    // assert tracker.get_job(job.id).status == "completed"
+    assertThat(tracker.get(job.id()).orElseThrow().status().dbValue()).isEqualTo("completed");
+    // result = tracker.get_job_result(job.id)
+    Map<String, Object> result = tracker.finishedResult(job.id()).orElseThrow().toMap();
+    // assert result["status"] == "success"
+    assertThat(result.get("status")).isEqualTo("success");
+    // assert result["data"]["text"] == "Hello world"
+    assertThat(((JsonNode) result.get("data")).get("text").asText()).isEqualTo("Hello world");
+    // Job result: {'status': 'success', 'data': {'text': 'Hello world', 'metadata': {}}}
+    assertThat(Json.toTree(result))
+        .isEqualTo(
+            Json.parse(
+                "{\"status\": \"success\", \"data\": {\"text\": \"Hello world\","
+                    + " \"metadata\": {}}}"));
+  }
+
   private JsonNode view(UUID id) {
     return Json.toTree(tracker().resultView(id).orElseThrow().toMap());
   }

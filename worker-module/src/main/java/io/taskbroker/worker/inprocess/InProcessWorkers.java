@@ -19,8 +19,10 @@ import java.util.Map;
 
 /**
  * Gives {@code PostgresBrokerTaskBackend} its in-process worker (found by ServiceLoader): a {@link
- * Worker} on the backend's queue whose only plugin is a catch-all that hands every job to the
- * backend's executor as a task dict.
+ * Worker} on the backend's queue with one plugin per task type the backend's executor handles, each
+ * handing its jobs to the executor as a task dict. The claim filters on those plugin names, so jobs
+ * of other plugins in the queue stay pending for a worker that has them. Without task types, a
+ * catch-all plugin runs every job of the queue.
  */
 public final class InProcessWorkers implements InProcessWorkerProvider {
   @Override
@@ -30,11 +32,15 @@ public final class InProcessWorkers implements InProcessWorkerProvider {
             .queue(spec.queue(), spec.concurrency())
             .pollInterval(Duration.ofSeconds(1))
             .build();
-    Worker worker =
-        Worker.start(
-            spec.database(),
-            config,
-            PluginRegistry.withCatchAll(List.of(), new ExecutorPlugin(spec.executor())));
+    PluginRegistry plugins =
+        spec.runsAnyType()
+            ? PluginRegistry.withCatchAll(List.of(), new ExecutorPlugin("*", spec.executor()))
+            : PluginRegistry.of(
+                spec.taskTypes().stream()
+                    .sorted()
+                    .map(type -> new ExecutorPlugin(type, spec.executor()))
+                    .toList());
+    Worker worker = Worker.start(spec.database(), config, plugins);
     return new InProcessWorker() {
       @Override
       public int runningCount() {
@@ -48,13 +54,8 @@ public final class InProcessWorkers implements InProcessWorkerProvider {
     };
   }
 
-  /** Runs any job through a {@link TaskExecutor}: payload plus {@code type}. */
-  private record ExecutorPlugin(TaskExecutor executor) implements TaskPlugin {
-    @Override
-    public String name() {
-      return "*";
-    }
-
+  /** Runs jobs through a {@link TaskExecutor}: payload plus {@code type}. */
+  private record ExecutorPlugin(String name, TaskExecutor executor) implements TaskPlugin {
     @Override
     public JsonNode execute(TaskContext context) throws Exception {
       Map<String, Object> task = new LinkedHashMap<>(Json.toMap(context.payload()));
