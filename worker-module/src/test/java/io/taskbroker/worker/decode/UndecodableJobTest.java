@@ -9,8 +9,8 @@ import io.taskbroker.common.Json;
 import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.TestWorkers;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
-import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +43,29 @@ class UndecodableJobTest extends WorkerDatabaseTest {
                     .one());
   }
 
+  /** Whether the job is final, read without decoding its JSON (the claim is what is tested). */
+  private static boolean isFinal(UUID id) {
+    return jobs.statuses(List.of(id)).get(id).isFinal();
+  }
+
+  /** The failed row's columns as PostgreSQL has them, not through this JVM's row mapper. */
+  private static Map<String, Object> failure(UUID id) {
+    return jobs.jdbi()
+        .withHandle(
+            handle ->
+                handle
+                    .createQuery(
+                        "SELECT status, attempt, max_attempts, error, jsonb_array_length(errors)"
+                            + " AS failures, errors -> 0 ->> 'kind' AS kind,"
+                            + " (errors -> 0 ->> 'attempt')::int AS failed_attempt,"
+                            + " completed_at - started_at < :lease * interval '1 millisecond'"
+                            + " AS within_lease FROM taskbroker.jobs WHERE id = :id")
+                    .bind("id", id)
+                    .bind("lease", TestWorkers.LEASE.toMillis())
+                    .mapToMap()
+                    .one());
+  }
+
   @Test
   void innocentJobsInABatchWithAnUndecodablePayloadComplete() {
     String queue = "undecodable-payload";
@@ -52,18 +75,18 @@ class UndecodableJobTest extends WorkerDatabaseTest {
     // One claim takes all of them: the bad row is in the same batch as every good one.
     workers.start(TestWorkers.config(queue, GOOD_JOBS + 1).maxClaimBatch(GOOD_JOBS + 1), plugin);
 
-    within(10).until(() -> jobs.status(bad).isFinal() && jobs.all(good, JobStatus.COMPLETED));
+    within(10).until(() -> isFinal(bad) && jobs.all(good, JobStatus.COMPLETED));
 
-    Job row = jobs.get(bad);
-    assertThat(row.status()).isEqualTo(JobStatus.FAILED);
-    assertThat(row.attempt()).as("failed for good on its first attempt").isEqualTo(1);
-    assertThat(row.maxAttempts()).isGreaterThan(1);
-    assertThat(row.error()).contains("payload").contains("nesting depth");
-    assertThat(row.errors()).hasSize(1);
-    assertThat(row.errors().get(0).path("kind").asText()).isEqualTo("undecodable");
-    assertThat(row.errors().get(0).path("attempt").asInt()).isEqualTo(1);
+    Map<String, Object> row = failure(bad);
+    assertThat(row.get("status")).isEqualTo("failed");
+    assertThat(row.get("attempt")).as("failed for good on its first attempt").isEqualTo(1);
+    assertThat((Integer) row.get("max_attempts")).isGreaterThan(1);
+    assertThat((String) row.get("error")).contains("payload").contains("nesting depth");
+    assertThat(row.get("failures")).isEqualTo(1);
+    assertThat(row.get("kind")).isEqualTo("undecodable");
+    assertThat(row.get("failed_attempt")).isEqualTo(1);
     // Failed by its worker, not by the rescuer after a lease ran out.
-    assertThat(Duration.between(row.startedAt(), row.completedAt())).isLessThan(TestWorkers.LEASE);
+    assertThat(row.get("within_lease")).isEqualTo(true);
     assertThat(plugin.executions(bad)).as("the plugin never saw it").isZero();
     for (UUID id : good) {
       assertThat(plugin.executions(id)).isEqualTo(1);
@@ -79,12 +102,13 @@ class UndecodableJobTest extends WorkerDatabaseTest {
     TestPlugin plugin = TestPlugin.completing(queue);
     workers.start(TestWorkers.config(queue, 4).maxClaimBatch(4), plugin);
 
-    within(10).until(() -> jobs.status(bad).isFinal() && jobs.all(good, JobStatus.COMPLETED));
+    within(10).until(() -> isFinal(bad) && jobs.all(good, JobStatus.COMPLETED));
 
-    Job row = jobs.get(bad);
-    assertThat(row.status()).isEqualTo(JobStatus.FAILED);
-    assertThat(row.attempt()).isEqualTo(1);
-    assertThat(row.error()).contains("metadata");
+    Map<String, Object> row = failure(bad);
+    assertThat(row.get("status")).isEqualTo("failed");
+    assertThat(row.get("attempt")).isEqualTo(1);
+    assertThat(row.get("kind")).isEqualTo("undecodable");
+    assertThat((String) row.get("error")).contains("metadata");
     assertThat(plugin.executions(bad)).isZero();
   }
 
