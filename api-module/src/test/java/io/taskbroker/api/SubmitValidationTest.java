@@ -64,11 +64,11 @@ class SubmitValidationTest {
 
   @Test
   void payloadTheDatabaseCannotStoreIsRefusedAsInvalid() {
-    // jsonb has no NUL character: the database refuses it, and the client says it is bad input.
+    // jsonb has no NUL character: the client refuses it before the database would, naming it.
     assertRefusedAndNothingWritten(
         () -> client.submit("echo", Map.of("text", "a\u0000b")),
         InvalidJobException.class,
-        "the database refused the job");
+        "payload.text: the string has a NUL character");
   }
 
   @Test

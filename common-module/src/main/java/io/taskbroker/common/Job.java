@@ -9,6 +9,11 @@ import java.util.UUID;
  * One row of {@code taskbroker.jobs}, as read at one moment. Immutable.
  *
  * @param errors one object per failed attempt: {@code {attempt, at, worker_id, kind, error}}
+ * @param decodeError null when every column was read; otherwise which JSON columns this JVM could
+ *     not decode and why (say, nested deeper than {@link Json#MAX_DEPTH}). Those columns hold
+ *     placeholders: an empty object for payload and metadata, an empty array for errors, null for
+ *     result. A worker fails such a job at once (error kind {@code undecodable}) without running
+ *     it; a reader sees this one row marked, and every other row as usual.
  */
 public record Job(
     UUID id,
@@ -34,7 +39,67 @@ public record Job(
     String error,
     JsonNode errors,
     String uniqueKey,
-    Instant cancelRequestedAt) {
+    Instant cancelRequestedAt,
+    String decodeError) {
+
+  /** A row whose every column was decoded. */
+  public Job(
+      UUID id,
+      String queue,
+      String plugin,
+      ObjectNode payload,
+      ObjectNode metadata,
+      JobStatus status,
+      int priority,
+      Instant runAt,
+      int attempt,
+      int maxAttempts,
+      Integer timeoutMs,
+      Instant createdAt,
+      Instant startedAt,
+      Instant completedAt,
+      String workerId,
+      Instant heartbeatAt,
+      Instant leaseExpiresAt,
+      Float progress,
+      String progressMessage,
+      JsonNode result,
+      String error,
+      JsonNode errors,
+      String uniqueKey,
+      Instant cancelRequestedAt) {
+    this(
+        id,
+        queue,
+        plugin,
+        payload,
+        metadata,
+        status,
+        priority,
+        runAt,
+        attempt,
+        maxAttempts,
+        timeoutMs,
+        createdAt,
+        startedAt,
+        completedAt,
+        workerId,
+        heartbeatAt,
+        leaseExpiresAt,
+        progress,
+        progressMessage,
+        result,
+        error,
+        errors,
+        uniqueKey,
+        cancelRequestedAt,
+        null);
+  }
+
+  /** Whether every column of the row was decoded (see {@link #decodeError()}). */
+  public boolean isDecoded() {
+    return decodeError == null;
+  }
 
   public boolean isFinished() {
     return status.isFinal();

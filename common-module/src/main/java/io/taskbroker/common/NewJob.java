@@ -157,15 +157,21 @@ public record NewJob(
       if (uniqueKey != null && uniqueKey.isEmpty()) {
         throw new InvalidJobException("unique key must not be empty (leave it unset instead)");
       }
+      ObjectNode payloadObject = Json.requireObject(payload, "payload");
+      ObjectNode metadataObject = Json.requireObject(metadata, "metadata");
+      // Refused here, naming the value, rather than changed or refused by the database later;
+      // the insert checks again (with the size), as nodes may change after build().
+      Json.requireStorable(payloadObject, "payload");
+      Json.requireStorable(metadataObject, "metadata");
       return new NewJob(
           plugin,
-          Json.requireObject(payload, "payload"),
+          payloadObject,
           queue,
           priority,
           runAt,
           delay,
           maxAttempts,
-          Json.requireObject(metadata, "metadata"),
+          metadataObject,
           uniqueKey,
           timeout);
     }

@@ -313,7 +313,30 @@ public final class Worker implements AutoCloseable {
   private void dispatch(Job job, String queue) {
     RunningJob running = new RunningJob(job, queue);
     active.add(running);
+    if (!job.isDecoded()) {
+      failUndecodable(running);
+      return;
+    }
     executor.start(running);
+  }
+
+  /**
+   * A claimed row this JVM cannot decode fails alone, at once, through the fenced completion path,
+   * and for good: another attempt would read the same bytes. The rest of its batch runs.
+   */
+  private void failUndecodable(RunningJob running) {
+    Job job = running.job();
+    LOG.warn(
+        "Job {} ({}): cannot decode the claimed row ({}); failing it without running it",
+        job.id(),
+        job.plugin(),
+        job.decodeError());
+    if (running.decide()) {
+      handOver(
+          running,
+          new io.taskbroker.worker.executor.Outcome.Failed(
+              io.taskbroker.worker.executor.Outcome.UNDECODABLE, job.decodeError(), null, false));
+    }
   }
 
   /**

@@ -108,8 +108,11 @@ public final class JobRepository {
       ids[i] = JobIds.next();
       queues[i] = job.queue();
       plugins[i] = job.plugin();
-      payloads[i] = Json.write(job.payload());
-      metadata[i] = Json.write(job.metadata());
+      // Checked here, where every Java submit passes, not only in NewJob.build(): a caller may
+      // build the record directly or change its nodes after building it.
+      String which = size == 1 ? "" : "job " + (i + 1) + " of " + size + ": ";
+      payloads[i] = Json.writeStorable(job.payload(), which + "payload");
+      metadata[i] = Json.writeStorable(job.metadata(), which + "metadata");
       priorities[i] = (short) job.priority();
       runAts[i] = job.runAt() == null ? null : job.runAt().toEpochMilli();
       delays[i] = job.delay() == null ? null : job.delay().toMillis();

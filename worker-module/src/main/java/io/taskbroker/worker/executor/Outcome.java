@@ -6,13 +6,16 @@ import java.time.Instant;
 
 /** What one attempt of a job came to. The executor makes these; the completer writes them. */
 public sealed interface Outcome {
+  /** The {@link Failed#kind()} of a claimed job whose row this JVM could not decode. */
+  String UNDECODABLE = "undecodable";
+
   /** The plugin returned; its result is stored. */
   record Completed(JsonNode result) implements Outcome {}
 
   /**
    * The attempt failed.
    *
-   * @param kind {@code error}, {@code timeout} or {@code no_plugin}
+   * @param kind {@code error}, {@code timeout}, {@code no_plugin} or {@link #UNDECODABLE}
    * @param retryable false when the plugin said not to retry ({@code FailJob})
    */
   record Failed(String kind, String error, String trace, boolean retryable) implements Outcome {}
