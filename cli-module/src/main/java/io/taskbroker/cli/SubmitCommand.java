@@ -142,7 +142,15 @@ final class SubmitCommand implements Callable<Integer> {
   }
 
   private NewJob newJob() {
-    return CliFailure.checkingInput(this::buildJob);
+    return CliFailure.checkingInput(
+        () -> {
+          NewJob job = buildJob();
+          // The size limit is checked when the job is written; check it here too, so an
+          // oversized payload is the user's mistake (exit 2), found before connecting.
+          Json.writeStorable(job.payload(), "payload");
+          Json.writeStorable(job.metadata(), "metadata");
+          return job;
+        });
   }
 
   private NewJob buildJob() {
