@@ -318,14 +318,23 @@ public final class PgNotifier implements AutoCloseable {
       return listening;
     }
 
-    /** Stops delivery: no call to the subscriber starts after this returns, but one running. */
+    /**
+     * Stops delivery: once this returns, nothing more is queued for the subscriber and at most the
+     * one call already under way (on a dispatch thread) completes. Idempotent.
+     */
     @Override
     public void close() {
       unsubscribe(this);
     }
 
     private void listened() {
-      listening = true;
+      synchronized (this) {
+        // A subscription closed after the reading thread's snapshot must not look listened.
+        if (ended) {
+          return;
+        }
+        listening = true;
+      }
       firstListen.countDown();
     }
 
@@ -334,9 +343,9 @@ public final class PgNotifier implements AutoCloseable {
     }
 
     private void ended() {
-      listening = false;
       synchronized (this) {
         ended = true;
+        listening = false;
         mailbox.clear();
       }
     }
@@ -349,7 +358,8 @@ public final class PgNotifier implements AutoCloseable {
         if (ended) {
           return;
         }
-        if (mailbox.size() >= MAILBOX) {
+        // A death always gets through: it must not be collapsed into a gap.
+        if (mailbox.size() >= MAILBOX && !(event instanceof Throwable)) {
           // A gap tells the subscriber to re-check, which covers every notification dropped here.
           mailbox.clear();
           mailbox.add(Gap.OVERFLOW);

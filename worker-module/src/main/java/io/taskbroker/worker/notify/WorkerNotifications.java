@@ -137,13 +137,18 @@ public final class WorkerNotifications {
     }
   }
 
+  /** Ends both subscriptions (the last one on the Database gives its connection back). */
   public void stop() {
+    PgNotifier.Subscription jobs;
+    PgNotifier.Subscription cancels;
     synchronized (lifecycle) {
       stopped = true;
-      if (newJobs != null) {
-        newJobs.close();
-        control.close();
-      }
+      jobs = newJobs;
+      cancels = control;
+    }
+    if (jobs != null) {
+      jobs.close();
+      cancels.close();
     }
     confirmer.shutdownNow();
     try {
