@@ -28,16 +28,17 @@ import org.jdbi.v3.core.Handle;
 
 /**
  * What a program uses to submit, inspect, await, cancel and prune jobs. Thread-safe; share one per
- * process. {@link #close()} releases the pool when the client opened it, and the LISTEN connection
- * that {@link #await(UUID)} opens on first use.
+ * process. {@link #close()} releases the pool when the client opened it, and ends the subscription
+ * {@link #await(UUID)} takes on first use to its Database's LISTEN connection (one per Database,
+ * shared with the trackers and workers on it).
  */
 public final class TaskBrokerClient implements AutoCloseable {
   private final Database database;
   private final boolean ownsDatabase;
   private final ClientConfig config;
   private final JobRepository jobs;
+  private final LocalWakeups wakeups;
   private final Object awaiterLock = new Object();
-  private PgNotifier notifier;
   private JobAwaiter awaiter;
 
   private TaskBrokerClient(Database database, boolean ownsDatabase, ClientConfig config) {
@@ -45,6 +46,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     this.ownsDatabase = ownsDatabase;
     this.config = config;
     this.jobs = new JobRepository(database);
+    this.wakeups = LocalWakeups.of(database);
     if (config.migrate()) {
       Migrations.migrate(database.dataSource());
     }
@@ -143,7 +145,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     for (NewJob job : batch) {
       queues.add(job.queue());
     }
-    LocalWakeups.committed(database.config().jdbcUrl(), queues);
+    wakeups.committed(queues);
   }
 
   // ---- read ----
@@ -225,12 +227,10 @@ public final class TaskBrokerClient implements AutoCloseable {
   private JobAwaiter awaiter() {
     synchronized (awaiterLock) {
       if (awaiter == null) {
-        notifier = new PgNotifier(database, "client");
-        awaiter = new JobAwaiter(jobs, notifier, config.awaitPollInterval());
-        notifier.start();
+        awaiter = new JobAwaiter(jobs, PgNotifier.of(database), config.awaitPollInterval());
         // A job finishing before LISTEN is up sends its event to nobody; the first await would
         // then wait for the slow poll. If the wait times out, the poll still covers it.
-        notifier.awaitListening(database.config().connectTimeout());
+        awaiter.awaitListening(database.config().connectTimeout());
       }
       return awaiter;
     }
@@ -241,9 +241,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     synchronized (awaiterLock) {
       if (awaiter != null) {
         awaiter.close();
-        notifier.stop();
         awaiter = null;
-        notifier = null;
       }
     }
     if (ownsDatabase) {

@@ -1,6 +1,7 @@
 package io.taskbroker.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.api.testing.TestClients;
@@ -38,8 +39,7 @@ class LocalWakeupsTest {
   void register() {
     client = TestClients.connect(db);
     queue = "wake-" + UUID.randomUUID();
-    registration =
-        LocalWakeups.register(client.database().config().jdbcUrl(), queue, wakes::incrementAndGet);
+    registration = LocalWakeups.of(client.database()).register(queue, wakes::incrementAndGet);
   }
 
   @AfterEach
@@ -86,12 +86,45 @@ class LocalWakeupsTest {
   }
 
   @Test
-  void aClosedRegistrationIsNotWokenAndAnotherDatabaseIsNot() {
-    LocalWakeups.committed("jdbc:postgresql://elsewhere/db", List.of(queue));
+  void aClosedRegistrationIsNotWoken() {
     registration.close();
     client.submit(job(queue));
 
     assertThat(wakes).hasValue(0);
+  }
+
+  @Test
+  void localWakeupsAreScopedToTheirDatabase() {
+    // A second Database on the very same URL: its client's submits must not wake this one's
+    // workers (the old JVM-wide registry keyed by URL did), and it wakes its own.
+    AtomicInteger otherWakes = new AtomicInteger();
+    try (TaskBrokerClient other = TestClients.connect(db)) {
+      LocalWakeups.of(other.database()).register(queue, otherWakes::incrementAndGet);
+      assertThat(other.database().config().jdbcUrl())
+          .isEqualTo(client.database().config().jdbcUrl());
+
+      other.submit(job(queue));
+      assertThat(wakes).as("this Database's worker").hasValue(0);
+      assertThat(otherWakes).as("the other Database's worker").hasValue(1);
+
+      client.submit(job(queue));
+      assertThat(wakes).hasValue(1);
+      assertThat(otherWakes).hasValue(1);
+    }
+  }
+
+  @Test
+  void aClosedDatabaseLeavesNoWakeUpBehind() {
+    TaskBrokerClient other = TestClients.connect(db);
+    LocalWakeups wakeups = LocalWakeups.of(other.database());
+    AtomicInteger otherWakes = new AtomicInteger();
+    wakeups.register(queue, otherWakes::incrementAndGet);
+    other.close();
+
+    wakeups.committed(List.of(queue));
+    assertThat(otherWakes).hasValue(0);
+    assertThatThrownBy(() -> LocalWakeups.of(other.database()))
+        .isInstanceOf(IllegalStateException.class);
   }
 
   private static NewJob job(String queue) {

@@ -7,13 +7,20 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The connections taskbroker works on, and the Jdbi on top of them. Thread-safe.
@@ -26,9 +33,12 @@ import org.jdbi.v3.postgres.PostgresPlugin;
  *
  * <p>LISTEN needs a connection held for as long as it listens; {@link #openDedicatedConnection()}
  * hands one out. With a pool of its own it opens outside the pool, so a listener never starves it;
- * on an application's data source see {@link #using(DataSource)}.
+ * on an application's data source see {@link #using(DataSource)}. The modules above hold one LISTEN
+ * connection per Database (api-module's notifier, shared by every client, tracker and worker on it
+ * in this JVM), kept in an {@link #attachment} slot.
  */
 public final class Database implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Database.class);
   private static final AtomicLong APPLICATION_DATA_SOURCES = new AtomicLong();
 
   private final DatabaseConfig config;
@@ -38,6 +48,8 @@ public final class Database implements AutoCloseable {
   // Whether LISTEN connections come from dataSource rather than from the config's URL.
   private final boolean listenOnDataSource;
   private final Jdbi jdbi;
+  // Guarded by itself; in creation order. Null once closed.
+  private Map<Class<?>, AutoCloseable> attachments = new LinkedHashMap<>();
 
   private Database(
       DatabaseConfig config,
@@ -88,15 +100,15 @@ public final class Database implements AutoCloseable {
    * transaction through the {@code Connection} overloads. Batched submits are fastest with pgjdbc's
    * {@code reWriteBatchedInserts=true}, which a pool of taskbroker's own sets.
    *
-   * <p>Each LISTEN connection (a worker's notifier, a client's await) is taken from this data
-   * source and <b>held for as long as it listens</b>, so it occupies one connection of the pool:
-   * size the pool for it (a pool's leak detection will also report it), or use {@link
-   * #using(DataSource, DatabaseConfig)} to listen outside the pool.
+   * <p>The LISTEN connection (one per Database, shared by its clients' awaits, trackers and
+   * workers) is taken from this data source and <b>held for as long as anyone listens</b>, so it
+   * occupies one connection of the pool: size the pool for it (a pool's leak detection will also
+   * report it), or use {@link #using(DataSource, DatabaseConfig)} to listen outside the pool.
    *
    * <p>{@link #config()} is a stand-in: its {@code jdbcUrl} names no server but is unique to this
-   * Database (in-process wake-ups between a client and a worker key on it, so share one Database
-   * between them); user and password are null; its connect timeout is the pool's when the data
-   * source is a HikariCP pool, else {@link DatabaseConfig#DEFAULT_CONNECT_TIMEOUT}.
+   * Database; user and password are null; its connect timeout is the pool's when the data source is
+   * a HikariCP pool, else {@link DatabaseConfig#DEFAULT_CONNECT_TIMEOUT}. In-process wake-ups
+   * between a client and a worker are per Database instance: share one Database between them.
    *
    * @throws DatabaseException when no connection can be had, or it is not in auto-commit mode
    */
@@ -187,9 +199,56 @@ public final class Database implements AutoCloseable {
     return DriverManager.getConnection(config.jdbcUrl(), properties);
   }
 
-  /** Closes the pool this Database opened; an application's data source stays open. */
+  /**
+   * The one {@code T} of this Database, created by {@code create} on first use and closed when the
+   * Database closes. For per-database state of the modules above: api-module keeps its LISTEN
+   * notifier and its in-process wake-ups here, so that two Databases in one JVM never share them
+   * (not even two on one URL) and nothing keyed by a URL string outlives its Database. The slot
+   * holds no thread of its own; what {@code T} does is its business. Thread-safe; {@code create}
+   * runs under the slot's lock, so it must be quick and must not call back into this method.
+   *
+   * @param key the class of the attachment; one instance per key
+   * @throws IllegalStateException once this Database is closed
+   */
+  public <T extends AutoCloseable> T attachment(Class<T> key, Supplier<? extends T> create) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(create, "create");
+    synchronized (this) {
+      if (attachments == null) {
+        throw new IllegalStateException("this Database is closed");
+      }
+      AutoCloseable attached = attachments.get(key);
+      if (attached == null) {
+        attached = Objects.requireNonNull(create.get(), "created attachment");
+        attachments.put(key, attached);
+      }
+      return key.cast(attached);
+    }
+  }
+
+  /**
+   * Closes this Database's attachments (the LISTEN notifier first releases its connection), newest
+   * first, then the pool this Database opened; an application's data source stays open. Idempotent.
+   */
   @Override
   public void close() {
+    List<AutoCloseable> toClose;
+    synchronized (this) {
+      toClose = attachments == null ? List.of() : new ArrayList<>(attachments.values());
+      attachments = null;
+    }
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      AutoCloseable attached = toClose.get(i);
+      try {
+        attached.close();
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+        // Closing goes on: the pool must be released whatever one attachment does.
+        LOG.warn("Closing {} with its Database failed", attached.getClass().getName(), e);
+      }
+    }
     if (ownPool != null) {
       ownPool.close();
     }

@@ -64,7 +64,7 @@ public final class Worker implements AutoCloseable {
   private final Pruner pruner;
   private final WorkerNotifications notifications;
   private final Duration listenTimeout;
-  private final String databaseKey;
+  private final LocalWakeups wakeups;
   private final List<LocalWakeups.Registration> localWakeups = new ArrayList<>();
   private final Object lifecycle = new Object();
   private ShutdownReport shutdownReport;
@@ -75,7 +75,7 @@ public final class Worker implements AutoCloseable {
     this.config = config;
     this.repository = new WorkerRepository(database);
     this.listenTimeout = database.config().connectTimeout();
-    this.databaseKey = database.config().jdbcUrl();
+    this.wakeups = LocalWakeups.of(database);
     String id = config.workerId();
     this.supervisor = new Supervisor(id, config.clock(), this::unitDied);
     this.completer =
@@ -150,13 +150,12 @@ public final class Worker implements AutoCloseable {
                 config.retention(),
                 config.pruneInterval(),
                 supervisor.unit("pruner", stallBound(config.pruneInterval())));
+    // The notifier's threads wait between notifications: they have no rounds to watch (polling
+    // covers a silent one), but a death on them stops the worker like any other unit's.
+    Supervisor.Unit notifier = supervisor.unit("notifier", Duration.ofDays(36_500));
     this.notifications =
         new WorkerNotifications(
-            database, id, producers, this::cancelRequested, heartbeater::beatSoon);
-    // The LISTEN thread blocks on its socket between notifications: it has no rounds to watch
-    // (polling covers a silent one), but its death stops the worker like any other unit's.
-    Supervisor.Unit notifier = supervisor.unit("notifier", Duration.ofDays(36_500));
-    notifications.onDeath(notifier::died);
+            database, id, producers, this::cancelRequested, heartbeater::beatSoon, notifier);
     // Reports units that stopped going round; cheap (no SQL), so it runs with the heartbeat.
     this.watchdog =
         new PeriodicTask(
@@ -206,7 +205,7 @@ public final class Worker implements AutoCloseable {
     }
     for (Producer producer : producers.values()) {
       producer.start();
-      localWakeups.add(LocalWakeups.register(databaseKey, producer.queue(), producer::localSubmit));
+      localWakeups.add(wakeups.register(producer.queue(), producer::localSubmit));
     }
     LOG.info(
         "Worker {} started: queues {}, lease {}, poll every {}",
@@ -262,7 +261,7 @@ public final class Worker implements AutoCloseable {
   /**
    * Test hook: the unit's own thread throws {@code error} at its next round, as if its machinery
    * had failed there. Units: {@code completer}, {@code heartbeat}, {@code producer-<queue>}, {@code
-   * rescuer}, {@code pruner}, {@code watchdog}.
+   * rescuer}, {@code pruner}, {@code watchdog}, {@code notifier} (at its next notification).
    */
   void injectFault(String unit, Error error) {
     supervisor

@@ -30,12 +30,16 @@ import org.slf4j.LoggerFactory;
  * jobs it names, through {@code taskbroker.job_statuses} and {@code taskbroker.get_job}, which a
  * submitter login may call for its own jobs. Events arriving while a read is queued share it, so a
  * burst of them costs a few reads, not one each.
+ *
+ * <p>It subscribes to its Database's shared {@link PgNotifier}; the notifier's dispatch thread only
+ * records the ids and hands the reads to this awaiter's own thread. A gap in the notifications (a
+ * reconnect, or this awaiter falling behind) makes it read every awaited job at once.
  */
 public final class JobAwaiter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(JobAwaiter.class);
 
   private final JobRepository jobs;
-  private final PgNotifier notifier;
+  private final PgNotifier.Subscription events;
   private final Duration pollInterval;
   private final Map<UUID, List<CompletableFuture<Job>>> waiting = new ConcurrentHashMap<>();
   private final ScheduledExecutorService scheduler;
@@ -45,7 +49,6 @@ public final class JobAwaiter implements AutoCloseable {
 
   public JobAwaiter(JobRepository jobs, PgNotifier notifier, Duration pollInterval) {
     this.jobs = jobs;
-    this.notifier = notifier;
     this.pollInterval = pollInterval;
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
@@ -54,10 +57,31 @@ public final class JobAwaiter implements AutoCloseable {
               thread.setDaemon(true);
               return thread;
             });
-    notifier.subscribe(Channels.JOB_EVENTS, this::onEvents);
-    notifier.onReconnect(() -> scheduler.execute(this::pollAll));
+    this.events =
+        notifier.subscribe(
+            Channels.JOB_EVENTS,
+            new PgNotifier.Subscriber() {
+              @Override
+              public void notified(String payload) {
+                onEvents(payload);
+              }
+
+              @Override
+              public void missed(PgNotifier.Gap gap) {
+                // Events sent meanwhile are gone: read every awaited job.
+                execute(JobAwaiter.this::pollAll);
+              }
+            });
     scheduler.scheduleWithFixedDelay(
         this::pollAll, pollInterval.toMillis(), pollInterval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Waits until the events channel is listened for the first time; a job finishing after that is
+   * seen by its event rather than by the slow poll. Returns whether it is by then.
+   */
+  public boolean awaitListening(Duration timeout) {
+    return events.awaitListening(timeout);
   }
 
   /** A future completed with the job once it is final; completed at once if it already is. */
@@ -84,8 +108,12 @@ public final class JobAwaiter implements AutoCloseable {
       }
       eventReadScheduled = true;
     }
+    execute(this::readEventIds);
+  }
+
+  private void execute(Runnable task) {
     try {
-      scheduler.execute(this::readEventIds);
+      scheduler.execute(task);
     } catch (RejectedExecutionException e) {
       // Closed.
     }
@@ -173,6 +201,7 @@ public final class JobAwaiter implements AutoCloseable {
 
   @Override
   public void close() {
+    events.close();
     scheduler.shutdownNow();
     waiting.values().forEach(futures -> futures.forEach(future -> future.cancel(false)));
     waiting.clear();

@@ -1,16 +1,26 @@
 package io.taskbroker.api.tracker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.api.testing.FakeWorker;
 import io.taskbroker.api.testing.TestClients;
+import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Json;
+import io.taskbroker.common.NewJob;
 import io.taskbroker.testsupport.TestDatabase;
 import io.taskbroker.testsupport.WithPostgres;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -94,6 +104,52 @@ class PostgresJobTrackerTest extends JobTrackerContract {
     try (TaskBrokerClient other = TestClients.connect(db);
         PostgresJobTracker otherTracker = new PostgresJobTracker(other)) {
       assertThat(otherTracker.get(id).orElseThrow().fileName()).isEqualTo("A.wav");
+    }
+  }
+
+  @Test
+  void trackerCallbacksRunOffTheNotifierThread() {
+    List<String> threads = new CopyOnWriteArrayList<>();
+    tracker.onCompletion(job -> threads.add(Thread.currentThread().getName()));
+
+    UUID id = tracker.createJob("plugin-a", null, null, null);
+    start(id);
+    complete(id, Json.parse("{\"n\": 1}"));
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> threads.size() == 1);
+    // The tracker's own thread: a callback that blocks holds up no notifier thread.
+    assertThat(threads).containsExactly(PostgresJobTracker.CALLBACK_THREAD);
+  }
+
+  @Test
+  void aBlockedCompletionCallbackDoesNotDelayAwaitOnTheSameDatabase() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch callbackEntered = new CountDownLatch(1);
+    tracker.onCompletion(
+        job -> {
+          callbackEntered.countDown();
+          try {
+            release.await(10, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+    try {
+      UUID blocking = tracker.createJob("plugin-a", null, null, null);
+      start(blocking);
+      complete(blocking, Json.parse("{}"));
+      assertThat(callbackEntered.await(10, TimeUnit.SECONDS)).isTrue();
+
+      // The client awaits on the same Database, through the same LISTEN connection.
+      UUID awaited =
+          client.submit(NewJob.builder("plugin-b").queue("tracker-await-" + blocking).build());
+      worker.claim(awaited);
+      CompletableFuture<Job> done = client.await(awaited);
+      worker.complete(awaited, Json.parse("{}"));
+
+      assertThat(done).succeedsWithin(Duration.ofSeconds(1));
+    } finally {
+      release.countDown();
     }
   }
 }

@@ -6,6 +6,7 @@ import io.taskbroker.api.internal.PgNotifier;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.producer.Producer;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -17,16 +18,25 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker's LISTEN connection: new-job notifications wake the producer of their queue, control
- * messages addressed to this worker lead to a cancel once the table confirms it, and a reconnect
- * makes every producer rescan and the heartbeater beat (notifications sent while disconnected are
- * gone). Thread-safe; start/stop idempotent.
+ * The worker's subscriptions to its Database's LISTEN connection ({@link PgNotifier}, one per
+ * Database in this JVM, shared with every other worker, client and tracker on it): new-job
+ * notifications wake the producer of their queue, control messages addressed to this worker lead to
+ * a cancel once the table confirms it, and a gap in either (a reconnect: notifications sent while
+ * disconnected are gone; or this worker falling behind) makes every producer rescan, or the
+ * heartbeater beat, which reads the cancel marks. Thread-safe; start/stop idempotent, stop before
+ * start a no-op.
+ *
+ * <p>Supervised as the {@code notifier} unit: an Error on a notifier thread serving this worker
+ * (its own handling of a notification, or the shared reading thread) stops the worker, never
+ * leaving it half-alive, deaf to cancels. Each notification it handles is a round of the unit (so a
+ * fault injected there is thrown on the notifier's thread).
  *
  * <p>Any role that can connect may NOTIFY on any channel (PostgreSQL has no privilege for it), so a
  * notification is a hint, never an order: a new-job one costs at most a claim (the producer
@@ -43,7 +53,16 @@ public final class WorkerNotifications {
   private final PgNotifier notifier;
   private final WorkerRepository repository;
   private final String workerId;
+  private final Map<String, Producer> producers;
   private final Consumer<UUID> cancel;
+  private final Runnable onReconnect;
+  private final Supervisor.Unit unit;
+  private final AtomicBoolean deathReported = new AtomicBoolean();
+  private final Object lifecycle = new Object();
+  // Guarded by lifecycle.
+  private PgNotifier.Subscription newJobs;
+  private PgNotifier.Subscription control;
+  private boolean stopped;
   private final ExecutorService confirmer;
   private final Object pendingLock = new Object();
   // Guarded by pendingLock: ids named by control messages, not yet looked up.
@@ -54,18 +73,24 @@ public final class WorkerNotifications {
   /**
    * @param cancel called with the id of a job running under this worker whose cancel the table
    *     confirms; on a thread of this unit, one job at a time
-   * @param onReconnect called after the LISTEN connection came back
+   * @param onReconnect called when control messages may have been missed (the LISTEN connection
+   *     came back)
+   * @param unit the supervised unit an Error on a notifier thread serving this worker kills
    */
   public WorkerNotifications(
       Database database,
       String workerId,
       Map<String, Producer> producers,
       Consumer<UUID> cancel,
-      Runnable onReconnect) {
-    this.notifier = new PgNotifier(database, "worker");
+      Runnable onReconnect,
+      Supervisor.Unit unit) {
+    this.notifier = PgNotifier.of(database);
     this.repository = new WorkerRepository(database);
     this.workerId = workerId;
+    this.producers = producers;
     this.cancel = cancel;
+    this.onReconnect = onReconnect;
+    this.unit = unit;
     this.confirmer =
         Executors.newSingleThreadExecutor(
             runnable -> {
@@ -73,37 +98,58 @@ public final class WorkerNotifications {
               thread.setDaemon(true);
               return thread;
             });
-    notifier.subscribe(
-        Channels.NEW_JOB,
-        queue -> {
-          if ("*".equals(queue)) {
-            producers.values().forEach(Producer::notified);
-          } else {
-            Producer producer = producers.get(queue);
-            if (producer != null) {
-              producer.notified();
-            }
-          }
-        });
-    notifier.subscribe(Channels.CONTROL, this::onControl);
-    notifier.onReconnect(
-        () -> {
-          producers.values().forEach(Producer::notifyWork);
-          onReconnect.run();
-        });
   }
 
-  /** Called with the Error that ended the LISTEN thread. Before {@link #start()}. */
-  public void onDeath(Consumer<Throwable> listener) {
-    notifier.onDeath(listener);
-  }
-
+  /** Subscribes to the new-job and control channels; {@link #awaitListening} says when. */
   public void start() {
-    notifier.start();
+    synchronized (lifecycle) {
+      if (newJobs != null || stopped) {
+        return;
+      }
+      newJobs =
+          notifier.subscribe(
+              Channels.NEW_JOB,
+              new Handler() {
+                @Override
+                void handle(String queue) {
+                  onNewJob(queue);
+                }
+
+                @Override
+                public void missed(PgNotifier.Gap gap) {
+                  producers.values().forEach(Producer::notifyWork);
+                }
+              });
+      control =
+          notifier.subscribe(
+              Channels.CONTROL,
+              new Handler() {
+                @Override
+                void handle(String payload) {
+                  onControl(payload);
+                }
+
+                @Override
+                public void missed(PgNotifier.Gap gap) {
+                  onReconnect.run();
+                }
+              });
+    }
   }
 
+  /** Ends both subscriptions (the last one on the Database gives its connection back). */
   public void stop() {
-    notifier.stop();
+    PgNotifier.Subscription jobs;
+    PgNotifier.Subscription cancels;
+    synchronized (lifecycle) {
+      stopped = true;
+      jobs = newJobs;
+      cancels = control;
+    }
+    if (jobs != null) {
+      jobs.close();
+      cancels.close();
+    }
     confirmer.shutdownNow();
     try {
       confirmer.awaitTermination(5, TimeUnit.SECONDS);
@@ -122,11 +168,57 @@ public final class WorkerNotifications {
    * producer. Returns whether it is up by then.
    */
   public boolean awaitListening(Duration timeout) {
-    return notifier.awaitListening(timeout);
+    PgNotifier.Subscription jobs;
+    PgNotifier.Subscription cancels;
+    synchronized (lifecycle) {
+      jobs = newJobs;
+      cancels = control;
+    }
+    if (jobs == null) {
+      return false;
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    return jobs.awaitListening(timeout)
+        && cancels.awaitListening(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
   }
 
+  /** Whether both channels are listened on a live connection now. */
   public boolean isConnected() {
-    return notifier.isConnected();
+    synchronized (lifecycle) {
+      return newJobs != null && newJobs.isListening() && control.isListening();
+    }
+  }
+
+  /**
+   * A subscriber whose every notification is a round of the supervised unit, and whose death (an
+   * Error on a notifier thread) is the unit's, reported once.
+   */
+  private abstract class Handler implements PgNotifier.Subscriber {
+    abstract void handle(String payload);
+
+    @Override
+    public final void notified(String payload) {
+      unit.progress();
+      handle(payload);
+    }
+
+    @Override
+    public final void died(Throwable error) {
+      if (deathReported.compareAndSet(false, true)) {
+        unit.died(error);
+      }
+    }
+  }
+
+  private void onNewJob(String queue) {
+    if ("*".equals(queue)) {
+      producers.values().forEach(Producer::notified);
+    } else {
+      Producer producer = producers.get(queue);
+      if (producer != null) {
+        producer.notified();
+      }
+    }
   }
 
   private void onControl(String payload) {
