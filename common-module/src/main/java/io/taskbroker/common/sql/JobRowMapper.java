@@ -14,8 +14,8 @@ import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
 
 /** Maps a {@code taskbroker.jobs} row to a {@link Job}. Stateless and thread-safe. */
-public final class JobRowMapper implements RowMapper<Job> {
-  public static final JobRowMapper INSTANCE = new JobRowMapper();
+final class JobRowMapper implements RowMapper<Job> {
+  static final JobRowMapper INSTANCE = new JobRowMapper();
 
   private JobRowMapper() {}
 
