@@ -77,10 +77,9 @@ public record WorkerConfig(
    * @throws InvalidConfigException naming the first bad value
    */
   public WorkerConfig {
-    if (workerId == null || workerId.isBlank() || workerId.length() > 255) {
+    if (workerId == null || workerId.isBlank()) {
       throw new InvalidConfigException(
-          "worker id must be 1..255 characters, got "
-              + (workerId == null ? "null" : "'" + workerId + "'"));
+          "worker id must not be empty, got " + (workerId == null ? "null" : "'" + workerId + "'"));
     }
     if (queues == null) {
       throw new InvalidConfigException("queues must not be null");
