@@ -15,6 +15,19 @@ import java.time.Duration;
 public record ClientConfig(Duration awaitPollInterval, boolean migrate, boolean wakeLocalWorkers) {
   public static final Duration DEFAULT_AWAIT_POLL_INTERVAL = Duration.ofSeconds(5);
 
+  /**
+   * Validates every value, so a config made with this constructor is as sound as one from the
+   * {@link Builder} (which only collects values).
+   *
+   * @throws InvalidConfigException naming the first bad value
+   */
+  public ClientConfig {
+    if (awaitPollInterval == null || awaitPollInterval.toMillis() < 10) {
+      throw new InvalidConfigException(
+          "await poll interval must be at least 10ms, got " + awaitPollInterval);
+    }
+  }
+
   public static ClientConfig defaults() {
     return builder().build();
   }
@@ -46,11 +59,10 @@ public record ClientConfig(Duration awaitPollInterval, boolean migrate, boolean 
       return this;
     }
 
+    /**
+     * @throws InvalidConfigException naming the first bad value
+     */
     public ClientConfig build() {
-      if (awaitPollInterval == null || awaitPollInterval.toMillis() < 10) {
-        throw new InvalidConfigException(
-            "await poll interval must be at least 10ms, got " + awaitPollInterval);
-      }
       return new ClientConfig(awaitPollInterval, migrate, wakeLocalWorkers);
     }
   }

@@ -12,7 +12,7 @@ import io.taskbroker.common.JobQuery;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.NewJob;
-import io.taskbroker.common.sql.QueueStats;
+import io.taskbroker.common.QueueStats;
 import io.taskbroker.testsupport.TestDatabase;
 import io.taskbroker.testsupport.WithPostgres;
 import java.time.Duration;

@@ -16,7 +16,7 @@ import io.taskbroker.cli.internal.Table;
 import io.taskbroker.cli.internal.Times;
 import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Json;
-import io.taskbroker.common.sql.QueueStats;
+import io.taskbroker.common.QueueStats;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;

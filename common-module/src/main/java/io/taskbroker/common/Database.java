@@ -118,11 +118,12 @@ public final class Database implements AutoCloseable {
         dataSource instanceof HikariDataSource pool
             ? Duration.ofMillis(pool.getConnectionTimeout())
             : DatabaseConfig.DEFAULT_CONNECT_TIMEOUT;
+    // Only a description of the application's pool (never used to size one): capped so that a
+    // pool larger than taskbroker would open itself is not refused by the config's check.
     int poolSize =
         dataSource instanceof HikariDataSource pool
-            ? pool.getMaximumPoolSize()
+            ? Math.min(pool.getMaximumPoolSize(), DatabaseConfig.MAX_POOL_SIZE)
             : DatabaseConfig.DEFAULT_POOL_SIZE;
-    // Through the canonical constructor: the builder would rightly refuse a URL of no server.
     DatabaseConfig standIn =
         new DatabaseConfig(
             "jdbc:postgresql://application-data-source/"

@@ -10,7 +10,6 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -37,6 +36,7 @@ public record DatabaseConfig(
     String applicationName) {
 
   public static final int DEFAULT_POOL_SIZE = 10;
+  public static final int MAX_POOL_SIZE = 1000;
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
   public static final String DEFAULT_APPLICATION_NAME = "taskbroker";
 
@@ -46,10 +46,28 @@ public record DatabaseConfig(
   private static final String ENCODING_HINT =
       " (in a password, percent-encode / as %2F, @ as %40, ? as %3F, # as %23 and % as %25)";
 
+  /**
+   * Validates every value, so a config made with this constructor is as sound as one from the
+   * {@link Builder} (which only collects values).
+   *
+   * @throws InvalidConfigException naming the first bad value (never the password)
+   */
   public DatabaseConfig {
-    Objects.requireNonNull(jdbcUrl, "jdbcUrl");
-    Objects.requireNonNull(connectTimeout, "connectTimeout");
-    Objects.requireNonNull(applicationName, "applicationName");
+    if (jdbcUrl == null || !jdbcUrl.startsWith(JDBC_PREFIX)) {
+      throw new InvalidConfigException(
+          "JDBC URL must start with jdbc:postgresql:, got '" + Secrets.redactUrl(jdbcUrl) + "'");
+    }
+    if (poolSize < 1 || poolSize > MAX_POOL_SIZE) {
+      throw new InvalidConfigException(
+          "pool size must be between 1 and " + MAX_POOL_SIZE + ", got " + poolSize);
+    }
+    if (connectTimeout == null || connectTimeout.toMillis() < 250) {
+      throw new InvalidConfigException(
+          "connect timeout must be at least 250ms, got " + connectTimeout);
+    }
+    if (applicationName == null) {
+      throw new InvalidConfigException("application name must not be null");
+    }
   }
 
   public static Builder builder() {
@@ -277,18 +295,10 @@ public record DatabaseConfig(
       return this;
     }
 
+    /**
+     * @throws InvalidConfigException naming the first bad value (never the password)
+     */
     public DatabaseConfig build() {
-      if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:postgresql:")) {
-        throw new InvalidConfigException(
-            "JDBC URL must start with jdbc:postgresql:, got '" + Secrets.redactUrl(jdbcUrl) + "'");
-      }
-      if (poolSize < 1 || poolSize > 1000) {
-        throw new InvalidConfigException("pool size must be between 1 and 1000, got " + poolSize);
-      }
-      if (connectTimeout == null || connectTimeout.toMillis() < 250) {
-        throw new InvalidConfigException(
-            "connect timeout must be at least 250ms, got " + connectTimeout);
-      }
       return new DatabaseConfig(jdbcUrl, user, password, poolSize, connectTimeout, applicationName);
     }
 

@@ -13,7 +13,19 @@ public record JobQuery(
   public static final int DEFAULT_LIMIT = 100;
   public static final int MAX_LIMIT = 10_000;
 
+  /**
+   * Validates every value, so a query made with this constructor is as sound as one from the {@link
+   * Builder} (which only collects values).
+   *
+   * @throws InvalidJobException naming the first bad value
+   */
   public JobQuery {
+    if (limit < 1 || limit > MAX_LIMIT) {
+      throw new InvalidJobException("limit must be between 1 and " + MAX_LIMIT + ", got " + limit);
+    }
+    if (offset < 0) {
+      throw new InvalidJobException("offset must not be negative, got " + offset);
+    }
     statuses = statuses == null ? Set.of() : Set.copyOf(statuses);
   }
 
@@ -71,14 +83,10 @@ public record JobQuery(
       return this;
     }
 
+    /**
+     * @throws InvalidJobException naming the first bad value
+     */
     public JobQuery build() {
-      if (limit < 1 || limit > MAX_LIMIT) {
-        throw new InvalidJobException(
-            "limit must be between 1 and " + MAX_LIMIT + ", got " + limit);
-      }
-      if (offset < 0) {
-        throw new InvalidJobException("offset must not be negative, got " + offset);
-      }
       return new JobQuery(statuses, queue, plugin, limit, offset, afterId);
     }
   }

@@ -5,11 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * A job to submit: a plugin name, a JSON object payload, and how to run it. Immutable; build with
- * {@link #builder(String)}, which validates every field in {@link Builder#build()}.
+ * {@link #builder(String)}. Every field is validated when the record is made.
  *
  * @param runAt when the job may start; null means now (the database's clock)
  * @param delay added to the database's now() when {@code runAt} is null; null means none
@@ -31,9 +30,48 @@ public record NewJob(
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
   public static final int MAX_MAX_ATTEMPTS = 1000;
 
+  /**
+   * Validates every value, so a job made with this constructor is as sound as one from the {@link
+   * Builder} (which only collects values and turns JSON into objects).
+   *
+   * @throws InvalidJobException naming the first bad value
+   */
   public NewJob {
-    Objects.requireNonNull(payload, "payload");
-    Objects.requireNonNull(metadata, "metadata");
+    if (plugin == null || plugin.isBlank()) {
+      throw new InvalidJobException("plugin name must not be empty");
+    }
+    if (plugin.length() > 128) {
+      throw new InvalidJobException("plugin name is longer than 128 characters: " + plugin);
+    }
+    if (queue == null || queue.isBlank() || queue.length() > 128) {
+      throw new InvalidJobException(
+          "queue must be a non-empty name of at most 128 characters, got '" + queue + "'");
+    }
+    if (priority < Short.MIN_VALUE || priority > Short.MAX_VALUE) {
+      throw new InvalidJobException("priority must be between -32768 and 32767, got " + priority);
+    }
+    if (maxAttempts < 1 || maxAttempts > MAX_MAX_ATTEMPTS) {
+      throw new InvalidJobException(
+          "max_attempts must be between 1 and " + MAX_MAX_ATTEMPTS + ", got " + maxAttempts);
+    }
+    if (delay != null && delay.isNegative()) {
+      throw new InvalidJobException("delay must not be negative, got " + delay);
+    }
+    if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+      throw new InvalidJobException("timeout must be positive, got " + timeout);
+    }
+    if (timeout != null && timeout.toMillis() > Integer.MAX_VALUE) {
+      throw new InvalidJobException("timeout is too long: " + timeout);
+    }
+    if (uniqueKey != null && uniqueKey.isEmpty()) {
+      throw new InvalidJobException("unique key must not be empty (leave it unset instead)");
+    }
+    Json.requireObject(payload, "payload");
+    Json.requireObject(metadata, "metadata");
+    // Refused here, naming the value, rather than changed or refused by the database later;
+    // the insert checks again (with the size), as nodes may change after construction.
+    Json.requireStorable(payload, "payload");
+    Json.requireStorable(metadata, "metadata");
   }
 
   public static Builder builder(String plugin) {
@@ -128,50 +166,15 @@ public record NewJob(
      * @throws InvalidJobException naming the first bad value
      */
     public NewJob build() {
-      if (plugin == null || plugin.isBlank()) {
-        throw new InvalidJobException("plugin name must not be empty");
-      }
-      if (plugin.length() > 128) {
-        throw new InvalidJobException("plugin name is longer than 128 characters: " + plugin);
-      }
-      if (queue == null || queue.isBlank() || queue.length() > 128) {
-        throw new InvalidJobException(
-            "queue must be a non-empty name of at most 128 characters, got '" + queue + "'");
-      }
-      if (priority < Short.MIN_VALUE || priority > Short.MAX_VALUE) {
-        throw new InvalidJobException("priority must be between -32768 and 32767, got " + priority);
-      }
-      if (maxAttempts < 1 || maxAttempts > MAX_MAX_ATTEMPTS) {
-        throw new InvalidJobException(
-            "max_attempts must be between 1 and " + MAX_MAX_ATTEMPTS + ", got " + maxAttempts);
-      }
-      if (delay != null && delay.isNegative()) {
-        throw new InvalidJobException("delay must not be negative, got " + delay);
-      }
-      if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
-        throw new InvalidJobException("timeout must be positive, got " + timeout);
-      }
-      if (timeout != null && timeout.toMillis() > Integer.MAX_VALUE) {
-        throw new InvalidJobException("timeout is too long: " + timeout);
-      }
-      if (uniqueKey != null && uniqueKey.isEmpty()) {
-        throw new InvalidJobException("unique key must not be empty (leave it unset instead)");
-      }
-      ObjectNode payloadObject = Json.requireObject(payload, "payload");
-      ObjectNode metadataObject = Json.requireObject(metadata, "metadata");
-      // Refused here, naming the value, rather than changed or refused by the database later;
-      // the insert checks again (with the size), as nodes may change after build().
-      Json.requireStorable(payloadObject, "payload");
-      Json.requireStorable(metadataObject, "metadata");
       return new NewJob(
           plugin,
-          payloadObject,
+          Json.requireObject(payload, "payload"),
           queue,
           priority,
           runAt,
           delay,
           maxAttempts,
-          metadataObject,
+          Json.requireObject(metadata, "metadata"),
           uniqueKey,
           timeout);
     }

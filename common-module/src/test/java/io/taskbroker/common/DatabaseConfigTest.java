@@ -266,4 +266,31 @@ class DatabaseConfigTest {
     assertThat(DatabaseConfig.builder().jdbcUrl("jdbc:postgresql:db").user(null).build().describe())
         .isEqualTo("db");
   }
+
+  @Test
+  void theCanonicalConstructorChecksWhatTheBuilderChecksWithoutShowingThePassword() {
+    assertThatThrownBy(
+            () ->
+                new DatabaseConfig(
+                    "mysql://u:hunter2@h/db", "u", "hunter2", 5, Duration.ofSeconds(1), "app"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("jdbc:postgresql:")
+        .hasMessageNotContaining("hunter2");
+    assertThatThrownBy(
+            () ->
+                new DatabaseConfig(
+                    "jdbc:postgresql://h/db", "u", null, 1001, Duration.ofSeconds(1), "app"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContainingAll("pool size", "1001");
+    assertThatThrownBy(
+            () -> new DatabaseConfig("jdbc:postgresql://h/db", "u", null, 5, Duration.ZERO, "app"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContainingAll("connect timeout", "PT0S");
+    assertThatThrownBy(
+            () ->
+                new DatabaseConfig(
+                    "jdbc:postgresql://h/db", "u", null, 5, Duration.ofSeconds(1), null))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("application name");
+  }
 }

@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -71,12 +70,101 @@ public record WorkerConfig(
   // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
   public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;
 
+  /**
+   * Validates every value, so a config made with this constructor is as sound as one from the
+   * {@link Builder} (which only collects values and fills in defaults).
+   *
+   * @throws InvalidConfigException naming the first bad value
+   */
   public WorkerConfig {
+    if (workerId == null || workerId.isBlank()) {
+      throw new InvalidConfigException(
+          "worker id must not be empty, got " + (workerId == null ? "null" : "'" + workerId + "'"));
+    }
+    if (queues == null) {
+      throw new InvalidConfigException("queues must not be null");
+    }
+    // Checked on a copy, so a map the caller changes meanwhile cannot slip a bad value past.
+    queues = new LinkedHashMap<>(queues);
+    if (queues.isEmpty()) {
+      throw new InvalidConfigException("a worker needs at least one queue");
+    }
+    for (Map.Entry<String, Integer> queue : queues.entrySet()) {
+      if (queue.getKey() == null || queue.getKey().isBlank() || queue.getKey().length() > 128) {
+        throw new InvalidConfigException(
+            "queue name must be 1..128 characters, got '" + queue.getKey() + "'");
+      }
+      if (queue.getValue() == null || queue.getValue() < 1 || queue.getValue() > 10_000) {
+        throw new InvalidConfigException(
+            "concurrency of queue '"
+                + queue.getKey()
+                + "' must be between 1 and 10000, got "
+                + queue.getValue());
+      }
+    }
+    positive("poll interval", pollInterval, Duration.ofMillis(10));
+    positive("lease", lease, Duration.ofMillis(500));
+    positive("heartbeat interval", heartbeatInterval, Duration.ofMillis(50));
+    if (heartbeatInterval.compareTo(lease.dividedBy(2)) > 0) {
+      throw new InvalidConfigException(
+          "heartbeat interval ("
+              + heartbeatInterval
+              + ") must be at most half the lease ("
+              + lease
+              + "), or jobs are rescued from a live worker");
+    }
+    positive("rescue interval", rescueInterval, Duration.ofMillis(50));
+    if (drainTimeout == null || drainTimeout.isNegative()) {
+      throw new InvalidConfigException(
+          "drain timeout must be zero or positive, got " + drainTimeout);
+    }
+    if (defaultTimeout != null) {
+      positive("default timeout", defaultTimeout, Duration.ofMillis(1));
+    }
+    if (maxClaimBatch < 1 || maxClaimBatch > 10_000) {
+      throw new InvalidConfigException(
+          "max claim batch must be between 1 and 10000, got " + maxClaimBatch);
+    }
+    if (completerBatch < 1 || completerBatch > 10_000) {
+      throw new InvalidConfigException(
+          "completer batch must be between 1 and 10000, got " + completerBatch);
+    }
+    positive("retry base delay", retryBaseDelay, Duration.ZERO);
+    positive("retry max delay", retryMaxDelay, Duration.ZERO);
+    if (retryMaxDelay.compareTo(retryBaseDelay) < 0) {
+      throw new InvalidConfigException(
+          "retry max delay ("
+              + retryMaxDelay
+              + ") is below the base delay ("
+              + retryBaseDelay
+              + ")");
+    }
+    positive("completer retry limit", completerRetryLimit, Duration.ZERO);
+    if (retention != null) {
+      positive("retention", retention, Duration.ZERO);
+    }
+    positive("prune interval", pruneInterval, Duration.ofMillis(50));
+    if (maxResultBytes < 1 || maxResultBytes > MAX_MAX_RESULT_BYTES) {
+      throw new InvalidConfigException(
+          "max result bytes must be between 1 and "
+              + MAX_MAX_RESULT_BYTES
+              + ", got "
+              + maxResultBytes);
+    }
+    if (clock == null) {
+      throw new InvalidConfigException("clock must not be null");
+    }
     queues = Map.copyOf(queues);
   }
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  private static void positive(String name, Duration value, Duration minimum) {
+    if (value == null || value.compareTo(minimum) < 0 || value.isNegative()) {
+      throw new InvalidConfigException(name + " must be at least " + minimum + ", got " + value);
+    }
   }
 
   /** The sum of every queue's concurrency. */
@@ -235,79 +323,16 @@ public record WorkerConfig(
       return this;
     }
 
+    /**
+     * @throws InvalidConfigException naming the first bad value
+     */
     public WorkerConfig build() {
-      if (queues.isEmpty()) {
-        throw new InvalidConfigException("a worker needs at least one queue");
-      }
-      for (Map.Entry<String, Integer> queue : queues.entrySet()) {
-        if (queue.getKey() == null || queue.getKey().isBlank() || queue.getKey().length() > 128) {
-          throw new InvalidConfigException(
-              "queue name must be 1..128 characters, got '" + queue.getKey() + "'");
-        }
-        if (queue.getValue() == null || queue.getValue() < 1 || queue.getValue() > 10_000) {
-          throw new InvalidConfigException(
-              "concurrency of queue '"
-                  + queue.getKey()
-                  + "' must be between 1 and 10000, got "
-                  + queue.getValue());
-        }
-      }
-      positive("poll interval", pollInterval, Duration.ofMillis(10));
-      positive("lease", lease, Duration.ofMillis(500));
-      Duration beat = heartbeatInterval == null ? lease.dividedBy(5) : heartbeatInterval;
-      positive("heartbeat interval", beat, Duration.ofMillis(50));
-      if (beat.compareTo(lease.dividedBy(2)) > 0) {
-        throw new InvalidConfigException(
-            "heartbeat interval ("
-                + beat
-                + ") must be at most half the lease ("
-                + lease
-                + "), or jobs are rescued from a live worker");
-      }
-      positive("rescue interval", rescueInterval, Duration.ofMillis(50));
-      if (drainTimeout == null || drainTimeout.isNegative()) {
-        throw new InvalidConfigException(
-            "drain timeout must be zero or positive, got " + drainTimeout);
-      }
-      if (defaultTimeout != null) {
-        positive("default timeout", defaultTimeout, Duration.ofMillis(1));
-      }
-      if (maxClaimBatch < 1 || maxClaimBatch > 10_000) {
-        throw new InvalidConfigException(
-            "max claim batch must be between 1 and 10000, got " + maxClaimBatch);
-      }
-      if (completerBatch < 1 || completerBatch > 10_000) {
-        throw new InvalidConfigException(
-            "completer batch must be between 1 and 10000, got " + completerBatch);
-      }
-      positive("retry base delay", retryBaseDelay, Duration.ZERO);
-      positive("retry max delay", retryMaxDelay, Duration.ZERO);
-      if (retryMaxDelay.compareTo(retryBaseDelay) < 0) {
-        throw new InvalidConfigException(
-            "retry max delay ("
-                + retryMaxDelay
-                + ") is below the base delay ("
-                + retryBaseDelay
-                + ")");
-      }
-      positive("completer retry limit", completerRetryLimit, Duration.ZERO);
-      if (retention != null) {
-        positive("retention", retention, Duration.ZERO);
-      }
-      positive("prune interval", pruneInterval, Duration.ofMillis(50));
-      if (maxResultBytes < 1 || maxResultBytes > MAX_MAX_RESULT_BYTES) {
-        throw new InvalidConfigException(
-            "max result bytes must be between 1 and "
-                + MAX_MAX_RESULT_BYTES
-                + ", got "
-                + maxResultBytes);
-      }
       return new WorkerConfig(
           workerId == null ? generateWorkerId() : workerId,
           queues,
           pollInterval,
           lease,
-          beat,
+          heartbeatInterval == null && lease != null ? lease.dividedBy(5) : heartbeatInterval,
           rescueInterval,
           drainTimeout,
           defaultTimeout,
@@ -319,14 +344,8 @@ public record WorkerConfig(
           retention,
           pruneInterval,
           rescuerEnabled,
-          Objects.requireNonNull(clock, "clock"),
+          clock,
           maxResultBytes);
-    }
-
-    private static void positive(String name, Duration value, Duration minimum) {
-      if (value == null || value.compareTo(minimum) < 0 || value.isNegative()) {
-        throw new InvalidConfigException(name + " must be at least " + minimum + ", got " + value);
-      }
     }
   }
 }

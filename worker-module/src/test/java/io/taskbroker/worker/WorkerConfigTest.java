@@ -107,4 +107,88 @@ class WorkerConfigTest {
     assertRejected(b -> b.maxResultBytes(0), "max result bytes", "got 0");
     assertRejected(b -> b.maxResultBytes(1L << 28), "max result bytes", "got 268435456");
   }
+
+  @Test
+  void theCanonicalConstructorChecksWhatTheBuilderChecks() {
+    WorkerConfig valid = WorkerConfig.builder().workerId("w1").build();
+    // The same values through the positional constructor, with one of them bad each time.
+    assertThatThrownBy(
+            () ->
+                new WorkerConfig(
+                    valid.workerId(),
+                    valid.queues(),
+                    valid.pollInterval(),
+                    Duration.ofSeconds(2),
+                    Duration.ofSeconds(3),
+                    valid.rescueInterval(),
+                    valid.drainTimeout(),
+                    valid.defaultTimeout(),
+                    valid.maxClaimBatch(),
+                    valid.completerBatch(),
+                    valid.retryBaseDelay(),
+                    valid.retryMaxDelay(),
+                    valid.completerRetryLimit(),
+                    valid.retention(),
+                    valid.pruneInterval(),
+                    valid.rescuerEnabled(),
+                    valid.clock(),
+                    valid.maxResultBytes()))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContainingAll("heartbeat interval", "PT3S", "half the lease", "PT2S");
+    assertThatThrownBy(
+            () ->
+                new WorkerConfig(
+                    " ",
+                    Map.of("mail", 0),
+                    valid.pollInterval(),
+                    valid.lease(),
+                    valid.heartbeatInterval(),
+                    valid.rescueInterval(),
+                    valid.drainTimeout(),
+                    valid.defaultTimeout(),
+                    valid.maxClaimBatch(),
+                    valid.completerBatch(),
+                    valid.retryBaseDelay(),
+                    valid.retryMaxDelay(),
+                    valid.completerRetryLimit(),
+                    valid.retention(),
+                    valid.pruneInterval(),
+                    valid.rescuerEnabled(),
+                    valid.clock(),
+                    valid.maxResultBytes()))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContainingAll("worker id", "' '");
+    assertThatThrownBy(
+            () ->
+                new WorkerConfig(
+                    valid.workerId(),
+                    valid.queues(),
+                    valid.pollInterval(),
+                    valid.lease(),
+                    null,
+                    valid.rescueInterval(),
+                    valid.drainTimeout(),
+                    valid.defaultTimeout(),
+                    valid.maxClaimBatch(),
+                    valid.completerBatch(),
+                    valid.retryBaseDelay(),
+                    valid.retryMaxDelay(),
+                    valid.completerRetryLimit(),
+                    valid.retention(),
+                    valid.pruneInterval(),
+                    valid.rescuerEnabled(),
+                    null,
+                    valid.maxResultBytes()))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContainingAll("heartbeat interval", "null");
+  }
+
+  @Test
+  void theQueuesAreCopiedBeforeTheyAreChecked() {
+    Map<String, Integer> queues = new LinkedHashMap<>(Map.of("mail", 2));
+    WorkerConfig config = WorkerConfig.builder().queues(queues).build();
+    queues.put("mail", 0);
+
+    assertThat(config.queues()).containsExactly(Map.entry("mail", 2));
+  }
 }

@@ -7,7 +7,6 @@ import io.taskbroker.api.backend.ShutdownReport;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.worker.testing.Gate;
-import io.taskbroker.worker.testing.LogCapture;
 import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
@@ -28,6 +27,16 @@ class WorkerShutdownTest extends WorkerDatabaseTest {
         });
   }
 
+  /** Whether every producer of the worker has stopped: it claims nothing more. */
+  private static boolean producersStopped(Worker worker) {
+    List<UnitHealth> producers =
+        worker.health().units().stream()
+            .filter(unit -> unit.name().startsWith("producer-"))
+            .toList();
+    return !producers.isEmpty()
+        && producers.stream().allMatch(unit -> unit.state() == UnitHealth.State.STOPPED);
+  }
+
   private static long runningUnder(String workerId) {
     return jobs.queryLong(
         "SELECT count(*) FROM taskbroker.jobs WHERE status = 'running' AND worker_id = ?",
@@ -42,18 +51,15 @@ class WorkerShutdownTest extends WorkerDatabaseTest {
     Worker worker = workers.start("drain", 2, plugin);
     within(10).until(() -> plugin.running() == 2);
 
-    ShutdownReport report;
-    try (LogCapture workerLog = LogCapture.of(Worker.class)) {
-      CompletableFuture<ShutdownReport> shutdown =
-          CompletableFuture.supplyAsync(() -> worker.shutdown(Duration.ofSeconds(20)));
-      within(5).until(() -> workerLog.contains("shutting down"));
-      // Claiming has stopped: a job submitted now is left for another worker.
-      UUID late = jobs.insert("drain", "drained");
-      gate.open();
-      report = shutdown.join();
-      assertThat(jobs.status(late)).isEqualTo(JobStatus.PENDING);
-      assertThat(plugin.executions(late)).isZero();
-    }
+    CompletableFuture<ShutdownReport> shutdown =
+        CompletableFuture.supplyAsync(() -> worker.shutdown(Duration.ofSeconds(20)));
+    within(5).until(() -> producersStopped(worker));
+    // Claiming has stopped: a job submitted now is left for another worker.
+    UUID late = jobs.insert("drain", "drained");
+    gate.open();
+    ShutdownReport report = shutdown.join();
+    assertThat(jobs.status(late)).isEqualTo(JobStatus.PENDING);
+    assertThat(plugin.executions(late)).isZero();
 
     assertThat(report.drained()).isTrue();
     for (UUID id : ids) {

@@ -1,6 +1,9 @@
 package io.taskbroker.api.backend;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -14,9 +17,20 @@ import java.util.UUID;
  *     for any worker to run later; nothing was lost
  */
 public record ShutdownReport(List<UUID> abandoned, List<UUID> pending) {
+  /**
+   * @throws NullPointerException when a list, or a task id in it, is null
+   * @throws IllegalArgumentException when a task is in both lists: it was either abandoned by this
+   *     process or never ran in it
+   */
   public ShutdownReport {
-    abandoned = List.copyOf(abandoned);
-    pending = List.copyOf(pending);
+    abandoned = List.copyOf(Objects.requireNonNull(abandoned, "abandoned"));
+    pending = List.copyOf(Objects.requireNonNull(pending, "pending"));
+    Set<UUID> both = new HashSet<>(abandoned);
+    both.retainAll(pending);
+    if (!both.isEmpty()) {
+      throw new IllegalArgumentException(
+          "a task is either abandoned or pending, not both: " + both);
+    }
   }
 
   /** A report with only abandoned tasks (what a worker and the in-process backends leave). */

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Level;
 import io.taskbroker.api.TaskBrokerClient;
-import io.taskbroker.api.testing.LogCapture;
 import io.taskbroker.api.testing.TestClients;
 import io.taskbroker.common.InvalidJobException;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobQuery;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
+import io.taskbroker.testsupport.LogCapture;
 import io.taskbroker.testsupport.TestDatabase;
 import io.taskbroker.testsupport.WithPostgres;
 import java.util.List;

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Level;
-import io.taskbroker.api.testing.LogCapture;
 import io.taskbroker.api.tracker.InMemoryJobTracker;
 import io.taskbroker.api.tracker.TrackedJob;
 import io.taskbroker.common.InvalidJobException;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
+import io.taskbroker.testsupport.LogCapture;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -9,6 +9,7 @@ import io.taskbroker.common.JobQuery;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.NewJob;
+import io.taskbroker.common.QueueStats;
 import io.taskbroker.common.SqlStates;
 import java.sql.Connection;
 import java.sql.SQLException;

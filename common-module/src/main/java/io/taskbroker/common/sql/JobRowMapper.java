@@ -22,8 +22,8 @@ import org.jdbi.v3.core.statement.StatementContext;
  * becomes a placeholder and is named in {@link Job#decodeError()}, so the row still maps and the
  * other rows of the same claim or list are not affected. Stateless and thread-safe.
  */
-public final class JobRowMapper implements RowMapper<Job> {
-  public static final JobRowMapper INSTANCE = new JobRowMapper();
+final class JobRowMapper implements RowMapper<Job> {
+  static final JobRowMapper INSTANCE = new JobRowMapper();
 
   private JobRowMapper() {}
 

@@ -76,6 +76,11 @@ final class NamedSql {
     return jdbc;
   }
 
+  /** The names of the statement's parameters, without the colon. */
+  java.util.Set<String> parameterNames() {
+    return positions.keySet();
+  }
+
   /** Prepares the statement on {@code connection}; set its parameters with the returned binder. */
   Binder prepare(Connection connection) throws SQLException {
     return new Binder(connection, connection.prepareStatement(jdbc));

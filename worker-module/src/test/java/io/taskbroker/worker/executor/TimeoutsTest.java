@@ -9,13 +9,14 @@ import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.testing.Gate;
-import io.taskbroker.worker.testing.LogCapture;
 import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** Past its timeout an attempt is interrupted and fails, and never holds its slot (issue 4). */
@@ -36,6 +37,16 @@ class TimeoutsTest extends WorkerDatabaseTest {
           }
           return null;
         });
+  }
+
+  /**
+   * Whether a job thread has finished everything it does for its job: it is back in its pool
+   * waiting for the next task, or has ended.
+   */
+  private static boolean doneWithItsJob(Thread thread) {
+    return !thread.isAlive()
+        || Arrays.stream(thread.getStackTrace())
+            .anyMatch(frame -> frame.getMethodName().equals("getTask"));
   }
 
   private static void assertTimedOutOnce(UUID id, Duration timeout) {
@@ -84,11 +95,13 @@ class TimeoutsTest extends WorkerDatabaseTest {
   @Test
   void aPluginIgnoringInterruptionDoesNotHoldItsSlotAndItsFateIsRecordedOnce() {
     Gate release = new Gate();
+    AtomicReference<Thread> stuckThread = new AtomicReference<>();
     TestPlugin plugin =
         TestPlugin.named(
             "stubborn",
             context -> {
               if (context.payload().path("stuck").asBoolean()) {
+                stuckThread.set(Thread.currentThread());
                 release.passIgnoringInterrupts();
                 return Json.object().put("late", true);
               }
@@ -100,20 +113,26 @@ class TimeoutsTest extends WorkerDatabaseTest {
                 .payload(Map.of("stuck", true))
                 .timeout(SHORT)
                 .maxAttempts(1));
-    try (LogCapture executorLog = LogCapture.of(JobExecutor.class)) {
-      Worker worker = workers.start("stubborn", 1, plugin);
-      within(10).until(() -> plugin.running() == 1);
-      UUID next = jobs.insert("stubborn", "stubborn");
+    Worker worker = workers.start("stubborn", 1, plugin);
+    within(10).until(() -> plugin.running() == 1);
+    UUID next = jobs.insert("stubborn", "stubborn");
 
-      // Concurrency 1, and the stuck plugin thread is still inside: yet the next job runs.
-      within(10).until(() -> jobs.status(next) == JobStatus.COMPLETED);
-      assertThat(plugin.running()).as("the stuck plugin still runs").isEqualTo(1);
-      assertTimedOutOnce(stuck, SHORT);
-      assertThat(worker.runningCount()).isZero();
+    // Concurrency 1, and the stuck plugin thread is still inside: yet the next job runs.
+    within(10).until(() -> jobs.status(next) == JobStatus.COMPLETED);
+    assertThat(plugin.running()).as("the stuck plugin still runs").isEqualTo(1);
+    assertTimedOutOnce(stuck, SHORT);
+    assertThat(worker.runningCount()).isZero();
+    long writtenBefore = worker.completedWrites();
 
-      release.open();
-      within(5).until(() -> executorLog.contains("its late result is dropped"));
-    }
+    release.open();
+    // The thread is done with the late result once it is back waiting for work in its pool (or
+    // gone); shutting down then writes whatever it handed over, so a late write would show.
+    within(5).until(() -> doneWithItsJob(stuckThread.get()));
+    worker.shutdown(Duration.ofSeconds(5));
+    assertThat(worker.completedWrites())
+        .as("no write for the late result")
+        .isEqualTo(writtenBefore);
+    assertThat(worker.rejectedWrites()).as("no write for the late result").isZero();
     assertTimedOutOnce(stuck, SHORT);
     assertThat(jobs.get(stuck).result()).isNull();
     assertThat(plugin.executions(stuck)).isEqualTo(1);

@@ -1,8 +1,8 @@
-package io.taskbroker.common.sql;
+package io.taskbroker.common;
 
 import java.time.Duration;
 
-/** One row of {@code taskbroker.queue_stats}. */
+/** One row of {@code taskbroker.queue_stats}: the jobs of one queue by state. Immutable. */
 public record QueueStats(
     String queue,
     long pending,
