@@ -1,12 +1,15 @@
 package io.taskbroker.worker;
 
+import io.taskbroker.api.spi.JobLifecycleListener;
 import io.taskbroker.common.InvalidConfigException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
@@ -32,6 +35,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param pruneInterval how often the pruner runs
  * @param maxResultBytes the largest result recorded, in UTF-8 bytes of its JSON; a job whose result
  *     is larger ends failed, saying so
+ * @param listeners told of every step of every job (metrics, logging context); a listener's failure
+ *     never affects a job
  */
 public record WorkerConfig(
     String workerId,
@@ -51,7 +56,8 @@ public record WorkerConfig(
     Duration pruneInterval,
     boolean rescuerEnabled,
     InstantSource clock,
-    long maxResultBytes) {
+    long maxResultBytes,
+    List<JobLifecycleListener> listeners) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_CONCURRENCY = 10;
@@ -73,6 +79,7 @@ public record WorkerConfig(
 
   public WorkerConfig {
     queues = Map.copyOf(queues);
+    listeners = listeners == null ? List.of() : List.copyOf(listeners);
   }
 
   public static Builder builder() {
@@ -126,8 +133,15 @@ public record WorkerConfig(
     private boolean rescuerEnabled = true;
     private InstantSource clock = InstantSource.system();
     private long maxResultBytes = DEFAULT_MAX_RESULT_BYTES;
+    private final List<JobLifecycleListener> listeners = new ArrayList<>();
 
     private Builder() {}
+
+    /** Adds a job lifecycle listener; several may be added, and are told in this order. */
+    public Builder listener(JobLifecycleListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
 
     public Builder workerId(String workerId) {
       this.workerId = workerId;
@@ -320,7 +334,8 @@ public record WorkerConfig(
           pruneInterval,
           rescuerEnabled,
           Objects.requireNonNull(clock, "clock"),
-          maxResultBytes);
+          maxResultBytes,
+          listeners);
     }
 
     private static void positive(String name, Duration value, Duration minimum) {
