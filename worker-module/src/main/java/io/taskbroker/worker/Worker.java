@@ -3,7 +3,6 @@ package io.taskbroker.worker;
 import io.taskbroker.api.backend.ShutdownReport;
 import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.common.Database;
-import io.taskbroker.common.Job;
 import io.taskbroker.common.sql.JobRepository;
 import io.taskbroker.common.sql.RescuedJob;
 import io.taskbroker.common.sql.WorkerRegistration;
@@ -12,9 +11,12 @@ import io.taskbroker.worker.completer.Completer;
 import io.taskbroker.worker.executor.ActiveJobs;
 import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.JobExecutor;
+import io.taskbroker.worker.executor.Outcomes;
 import io.taskbroker.worker.executor.RunningJob;
 import io.taskbroker.worker.heartbeat.Heartbeater;
+import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.PeriodicTask;
+import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.maintenance.Pruner;
 import io.taskbroker.worker.maintenance.Rescuer;
@@ -28,8 +30,11 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,10 +43,13 @@ import org.slf4j.LoggerFactory;
  * the heartbeater, the rescuer, the pruner and the LISTEN connection, and runs them until {@link
  * #shutdown(Duration)}.
  *
- * <p>Lifecycle of a job here: a producer claims it (one slot) → the executor runs it → its outcome
- * goes to the completer and the slot is freed → the completer writes the outcome, fenced, and the
- * job leaves the worker. The heartbeater extends its lease meanwhile. Thread-safe; shutdown is
- * idempotent.
+ * <p>Lifecycle of a job here: a producer claims it (one slot) and hands it to the executor with its
+ * way back → the executor runs it and turns its outcome into a write for the completer, which frees
+ * the slot while its backlog is small → the completer writes the outcome, fenced, and the job
+ * leaves the worker (its slot freed now if not before). The heartbeater extends its lease
+ * meanwhile. No event goes through this class: it only wires the units, starts them in order
+ * ({@link Service}) and stops them as the sequence {@link #shutdown(Duration, HandBack)} reads.
+ * Thread-safe; shutdown is idempotent.
  *
  * <p>Supervised: every background unit reports its progress to a {@link Supervisor}. An {@code
  * Error} on a unit's thread stops the worker at once ({@link #health()} says {@code FAILED} and
@@ -50,6 +58,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+  // A producer may be inside a claim statement; the completer drains what is queued; the rest
+  // stop at once unless a run is in progress.
+  private static final Duration PRODUCER_STOP = Duration.ofSeconds(10);
+  private static final Duration COMPLETER_STOP = Duration.ofSeconds(10);
+  private static final Duration UNIT_STOP = Duration.ofSeconds(10);
 
   private final WorkerConfig config;
   private final WorkerRepository repository;
@@ -57,7 +70,6 @@ public final class Worker implements AutoCloseable {
   private final Map<String, Producer> producers = new LinkedHashMap<>();
   private final JobExecutor executor;
   private final Completer completer;
-  private final int maxUnwritten;
   private final Heartbeater heartbeater;
   private final Registration registration;
   private final Rescuer rescuer;
@@ -69,42 +81,70 @@ public final class Worker implements AutoCloseable {
   private final Object lifecycle = new Object();
   private ShutdownReport shutdownReport;
   private final Supervisor supervisor;
-  private final PeriodicTask watchdog;
+  private final JobListeners listeners;
+  // Every unit but the producers, in start order.
+  private final List<Service> background = new ArrayList<>();
 
-  private Worker(Database database, WorkerConfig config, PluginRegistry plugins) {
+  /**
+   * Builds every unit, starting none.
+   *
+   * @param jobRunner runs each job's pipeline; null for a thread per job (tests pass one that runs
+   *     them when the test says)
+   */
+  private Worker(
+      Database database, WorkerConfig config, PluginRegistry plugins, Executor jobRunner) {
     this.config = config;
     this.repository = new WorkerRepository(database);
     this.listenTimeout = database.config().connectTimeout();
     this.wakeups = LocalWakeups.of(database);
     String id = config.workerId();
+    this.listeners = JobListeners.of(config.listeners(), id);
     this.supervisor = new Supervisor(id, config.clock(), this::unitDied);
+    supervisor.onHealthChange(listeners::unitHealthChanged);
+    Outcomes outcomes =
+        new Outcomes(
+            id,
+            Backoff.of(config.retryBaseDelay(), config.retryMaxDelay()),
+            config.clock(),
+            config.maxResultBytes());
     this.completer =
         new Completer(
             repository,
-            id,
-            Backoff.of(config.retryBaseDelay(), config.retryMaxDelay()),
-            config.completerBatch(),
-            config.completerRetryLimit(),
-            this::release,
+            new Completer.Settings(
+                id,
+                config.completerBatch(),
+                config.completerRetryLimit(),
+                2 * config.totalConcurrency()),
+            outcomes,
+            listeners,
             config.clock(),
-            config.maxResultBytes(),
             supervisor.unit("completer", config.completerRetryLimit().plusMinutes(1)));
-    this.executor = new JobExecutor(plugins, this::handOver, config.defaultTimeout());
-    this.maxUnwritten = 2 * config.totalConcurrency();
+    this.executor =
+        new JobExecutor(
+            plugins,
+            outcomes,
+            completer,
+            listeners,
+            config.clock(),
+            config.defaultTimeout(),
+            jobRunner);
     for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
       String name = queue.getKey();
       producers.put(
           name,
           new Producer(
-              name,
-              queue.getValue(),
-              id,
+              new Producer.Settings(
+                  id,
+                  name,
+                  queue.getValue(),
+                  plugins.claimFilter(),
+                  config.lease(),
+                  config.pollInterval(),
+                  config.maxClaimBatch()),
               repository,
-              plugins.claimFilter(),
-              config.lease(),
-              config.pollInterval(),
-              config.maxClaimBatch(),
-              job -> dispatch(job, name),
+              active,
+              executor,
+              listeners,
               config.clock(),
               supervisor.unit("producer-" + name, stallBound(config.pollInterval()))));
     }
@@ -131,7 +171,7 @@ public final class Worker implements AutoCloseable {
             config.heartbeatInterval(),
             config.lease(),
             registration,
-            this::release,
+            listeners,
             supervisor.unit("heartbeat", stallBound(config.heartbeatInterval())));
     Duration staleWorker = max(config.lease().multipliedBy(4), Duration.ofMinutes(1));
     this.rescuer =
@@ -140,6 +180,7 @@ public final class Worker implements AutoCloseable {
                 repository,
                 config.rescueInterval(),
                 staleWorker,
+                listeners,
                 supervisor.unit("rescuer", stallBound(config.rescueInterval())))
             : null;
     this.pruner =
@@ -157,13 +198,27 @@ public final class Worker implements AutoCloseable {
         new WorkerNotifications(
             database, id, producers, this::cancelRequested, heartbeater::beatSoon, notifier);
     // Reports units that stopped going round; cheap (no SQL), so it runs with the heartbeat.
-    this.watchdog =
+    PeriodicTask watchdog =
         new PeriodicTask(
             "watchdog",
             config.heartbeatInterval(),
             0,
             supervisor.unit("watchdog", stallBound(config.heartbeatInterval())),
             supervisor::watch);
+    // Start order; shutdown stops them in reverse, so the registration goes last (row deleted,
+    // or marked failed) and the LISTEN connection outlives the units a cancel reaches.
+    background.add(registration);
+    background.add(Service.of("notifier", notifications::start, within -> notifications.stop()));
+    background.add(completer);
+    background.add(heartbeater);
+    background.add(watchdog);
+    if (rescuer != null) {
+      background.add(rescuer);
+    }
+    if (pruner != null) {
+      background.add(pruner);
+    }
+    background.add(executor);
   }
 
   /** How long a unit whose loop goes round every {@code interval} may go without a round. */
@@ -177,24 +232,37 @@ public final class Worker implements AutoCloseable {
    * @throws io.taskbroker.common.DatabaseException when the database cannot be reached
    */
   public static Worker start(Database database, WorkerConfig config, PluginRegistry plugins) {
-    Worker worker = new Worker(database, config, plugins);
+    Worker worker = new Worker(database, config, plugins, null);
     worker.startUnits();
     return worker;
   }
 
+  /**
+   * A worker whose units are built but never started (tests: a worker moved by hand steps the real
+   * producer, executor, completer and rescuer on its own thread). Jobs run through {@code
+   * jobRunner}.
+   */
+  static Worker manual(
+      Database database, WorkerConfig config, PluginRegistry plugins, Executor jobRunner) {
+    return new Worker(database, config, plugins, Objects.requireNonNull(jobRunner, "jobRunner"));
+  }
+
+  Producer producer(String queue) {
+    return Objects.requireNonNull(producers.get(queue), queue);
+  }
+
+  Completer completer() {
+    return completer;
+  }
+
+  Optional<Rescuer> rescuer() {
+    return Optional.ofNullable(rescuer);
+  }
+
   private void startUnits() {
-    registration.register();
+    // The registration first: a database out of reach fails the start before any thread runs.
+    background.forEach(Service::start);
     warnIfAutovacuumOff();
-    notifications.start();
-    completer.start();
-    heartbeater.start();
-    watchdog.start();
-    if (rescuer != null) {
-      rescuer.start();
-    }
-    if (pruner != null) {
-      pruner.start();
-    }
     // The producers' first claim must come after LISTEN is up: a job submitted between that
     // claim and the LISTEN would otherwise wait for the next poll.
     if (!notifications.awaitListening(listenTimeout)) {
@@ -309,63 +377,6 @@ public final class Worker implements AutoCloseable {
     return rescuer == null ? 0 : rescuer.rescueOnce();
   }
 
-  private void dispatch(Job job, String queue) {
-    RunningJob running = new RunningJob(job, queue);
-    active.add(running);
-    if (!job.isDecoded()) {
-      failUndecodable(running);
-      return;
-    }
-    executor.start(running);
-  }
-
-  /**
-   * A claimed row this JVM cannot decode fails alone, at once, through the fenced completion path,
-   * and for good: another attempt would read the same bytes. The rest of its batch runs.
-   */
-  private void failUndecodable(RunningJob running) {
-    Job job = running.job();
-    LOG.warn(
-        "Job {} ({}): cannot decode the claimed row ({}); failing it without running it",
-        job.id(),
-        job.plugin(),
-        job.decodeError());
-    if (running.decide()) {
-      handOver(
-          running,
-          new io.taskbroker.worker.executor.Outcome.Failed(
-              io.taskbroker.worker.executor.Outcome.UNDECODABLE, job.decodeError(), null, false));
-    }
-  }
-
-  /**
-   * An outcome is decided: the completer writes it; meanwhile the job stays held (its lease is
-   * still extended), but its slot is freed at once so the next claim overlaps this write instead of
-   * waiting for it. Only while the completer keeps up: with too many outcomes unwritten (the
-   * database is slow or away), slots are freed when written, and claiming stops.
-   */
-  private void handOver(RunningJob job, io.taskbroker.worker.executor.Outcome outcome) {
-    completer.accept(job, outcome);
-    if (completer.backlog() < maxUnwritten) {
-      freeSlot(job);
-    }
-  }
-
-  /** The job has left the worker: outcome written, rejected or given up, or the job lost. */
-  private void release(RunningJob job) {
-    active.remove(job);
-    freeSlot(job);
-  }
-
-  private void freeSlot(RunningJob job) {
-    if (job.freeSlot()) {
-      Producer producer = producers.get(job.producerQueue());
-      if (producer != null) {
-        producer.release();
-      }
-    }
-  }
-
   private void cancelRequested(UUID jobId) {
     // Decided at once, like a timeout: the job ends cancelled even if the plugin ignores it.
     active.get(jobId).ifPresent(job -> executor.cancel(job, "cancelled by request"));
@@ -398,102 +409,134 @@ public final class Worker implements AutoCloseable {
       if (shutdownReport != null) {
         return shutdownReport;
       }
-      boolean failed = supervisor.hasFailed();
-      HandBack mode = failed ? HandBack.SPEND : handBack;
+      HandBack mode = supervisor.hasFailed() ? HandBack.SPEND : handBack;
       LOG.info(
           "Worker {} shutting down: no new claims; waiting up to {} for {} running job(s)",
           id(),
           drainTimeout,
           active.size());
-      localWakeups.forEach(LocalWakeups.Registration::close);
-      producers.values().forEach(Producer::stop);
-      boolean drained;
-      try {
-        drained = active.awaitEmpty(System.nanoTime() + drainTimeout.toNanos());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        drained = false;
-      }
-      List<UUID> abandoned = new ArrayList<>();
-      if (!drained) {
-        for (RunningJob job : active.snapshot()) {
-          if (job.decide()) {
-            job.cancel("worker shutting down", false);
-            abandoned.add(job.id());
-            release(job);
-          }
-        }
-      }
-      // Outcomes already decided are written before the hand-back, which only touches rows
-      // still running under this worker. Those the completer cannot write (the database is
-      // away) are still running in the table, as the abandoned ones are.
-      List<UUID> unwritten = new ArrayList<>(completer.stop(Duration.ofSeconds(10)));
-      // Still held after the completer stopped: an outcome it neither wrote nor gave up in time.
-      active.snapshot().forEach(job -> unwritten.add(job.id()));
-      List<UUID> handedBack = null;
-      try {
-        handedBack =
-            mode == HandBack.REFUND
-                ? repository.handBack(id())
-                : repository.abandon(id(), exitReason()).stream().map(RescuedJob::jobId).toList();
-      } catch (RuntimeException e) {
-        LOG.error(
-            "Worker {}: could not hand back its running jobs ({}); they return to pending when"
-                + " their lease expires",
-            id(),
-            e.getMessage());
-      }
-      heartbeater.stop();
-      watchdog.stop();
-      if (rescuer != null) {
-        rescuer.stop();
-      }
-      if (pruner != null) {
-        pruner.stop();
-      }
-      notifications.stop();
-      executor.stop();
-      if (failed) {
-        registration.markFailed();
-      } else {
-        registration.deregister();
-      }
-      supervisor.stopped();
-      List<UUID> left;
-      if (handedBack != null) {
-        left = handedBack.isEmpty() ? abandoned : handedBack;
-      } else {
-        Set<UUID> stranded = new LinkedHashSet<>(abandoned);
-        stranded.addAll(unwritten);
-        left = List.copyOf(stranded);
-      }
-      if (handedBack != null && !handedBack.isEmpty() && mode == HandBack.SPEND) {
-        LOG.warn(
-            "Worker {} stopped; {} unfinished job(s) taken off it with their attempt spent ({}):"
-                + " {}",
-            id(),
-            handedBack.size(),
-            exitReason(),
-            handedBack);
-      } else if (handedBack != null && !handedBack.isEmpty()) {
-        LOG.warn(
-            "Worker {} stopped; {} unfinished job(s) handed back to pending for another worker: {}",
-            id(),
-            handedBack.size(),
-            handedBack);
-      } else if (!left.isEmpty()) {
-        LOG.warn(
-            "Worker {} stopped; {} unfinished job(s) could not be handed back and return to"
-                + " pending when their lease expires: {}",
-            id(),
-            left.size(),
-            left);
-      } else {
-        LOG.info("Worker {} stopped; every running job finished", id());
-      }
-      shutdownReport = new ShutdownReport(left);
+      stopClaiming();
+      boolean drained = drain(drainTimeout);
+      List<UUID> abandoned = drained ? List.of() : giveUpUndecided();
+      List<UUID> unwritten = writeDecidedOutcomes();
+      List<UUID> handedBack = handBack(mode);
+      stopBackgroundUnits();
+      shutdownReport = report(mode, abandoned, unwritten, handedBack);
       return shutdownReport;
     }
+  }
+
+  /** Step 1: no submit of this JVM wakes a producer any more, and every producer stops. */
+  private void stopClaiming() {
+    localWakeups.forEach(LocalWakeups.Registration::close);
+    producers.values().forEach(producer -> producer.stop(PRODUCER_STOP));
+  }
+
+  /** Step 2: lets running jobs finish and their outcomes be written, until the deadline. */
+  private boolean drain(Duration drainTimeout) {
+    try {
+      return active.awaitEmpty(System.nanoTime() + drainTimeout.toNanos());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * Step 3: the jobs whose outcome is still undecided are given up: their plugins interrupted,
+   * their late outcomes dropped; the hand-back takes their rows.
+   */
+  private List<UUID> giveUpUndecided() {
+    List<UUID> abandoned = new ArrayList<>();
+    for (RunningJob job : active.snapshot()) {
+      if (job.decide()) {
+        job.cancel("worker shutting down", false);
+        abandoned.add(job.id());
+        job.leave();
+      }
+    }
+    return abandoned;
+  }
+
+  /**
+   * Step 4: outcomes already decided are written before the hand-back, which only touches rows
+   * still running under this worker. Returns the jobs still running in the table: those the
+   * completer could not write (the database is away), or neither wrote nor gave up in time.
+   */
+  private List<UUID> writeDecidedOutcomes() {
+    completer.stop(COMPLETER_STOP);
+    List<UUID> unwritten = new ArrayList<>(completer.givenUpWhileStopping());
+    active.snapshot().forEach(job -> unwritten.add(job.id()));
+    return unwritten;
+  }
+
+  /**
+   * Step 5: every job still running under this worker leaves it for another worker: refunded (a
+   * stop someone asked for) or spent (the process is dying unasked). Null when the database could
+   * not be reached: the leases run out instead.
+   */
+  private List<UUID> handBack(HandBack mode) {
+    try {
+      return mode == HandBack.REFUND
+          ? repository.handBack(id())
+          : repository.abandon(id(), exitReason()).stream().map(RescuedJob::jobId).toList();
+    } catch (RuntimeException e) {
+      LOG.error(
+          "Worker {}: could not hand back its running jobs ({}); they return to pending when"
+              + " their lease expires",
+          id(),
+          e.getMessage());
+      return null;
+    }
+  }
+
+  /**
+   * Step 6: the background units stop in reverse start order; the registration, started first,
+   * stops last (the worker's row deleted, or kept marked failed when a unit died).
+   */
+  private void stopBackgroundUnits() {
+    for (int i = background.size() - 1; i >= 0; i--) {
+      background.get(i).stop(UNIT_STOP);
+    }
+    supervisor.stopped();
+  }
+
+  /** Step 7: what the shutdown left behind, logged once and returned. */
+  private ShutdownReport report(
+      HandBack mode, List<UUID> abandoned, List<UUID> unwritten, List<UUID> handedBack) {
+    List<UUID> left;
+    if (handedBack != null) {
+      left = handedBack.isEmpty() ? abandoned : handedBack;
+    } else {
+      Set<UUID> stranded = new LinkedHashSet<>(abandoned);
+      stranded.addAll(unwritten);
+      left = List.copyOf(stranded);
+    }
+    if (handedBack != null && !handedBack.isEmpty() && mode == HandBack.SPEND) {
+      LOG.warn(
+          "Worker {} stopped; {} unfinished job(s) taken off it with their attempt spent ({}):"
+              + " {}",
+          id(),
+          handedBack.size(),
+          exitReason(),
+          handedBack);
+    } else if (handedBack != null && !handedBack.isEmpty()) {
+      LOG.warn(
+          "Worker {} stopped; {} unfinished job(s) handed back to pending for another worker: {}",
+          id(),
+          handedBack.size(),
+          handedBack);
+    } else if (!left.isEmpty()) {
+      LOG.warn(
+          "Worker {} stopped; {} unfinished job(s) could not be handed back and return to"
+              + " pending when their lease expires: {}",
+          id(),
+          left.size(),
+          left);
+    } else {
+      LOG.info("Worker {} stopped; every running job finished", id());
+    }
+    return new ShutdownReport(left);
   }
 
   private String exitReason() {

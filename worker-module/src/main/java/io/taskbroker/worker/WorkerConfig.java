@@ -1,12 +1,15 @@
 package io.taskbroker.worker;
 
+import io.taskbroker.api.spi.JobLifecycleListener;
 import io.taskbroker.common.InvalidConfigException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -31,6 +34,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param pruneInterval how often the pruner runs
  * @param maxResultBytes the largest result recorded, in UTF-8 bytes of its JSON; a job whose result
  *     is larger ends failed, saying so
+ * @param listeners told of every step of every job (metrics, logging context); a listener's failure
+ *     never affects a job
  */
 public record WorkerConfig(
     String workerId,
@@ -50,7 +55,8 @@ public record WorkerConfig(
     Duration pruneInterval,
     boolean rescuerEnabled,
     InstantSource clock,
-    long maxResultBytes) {
+    long maxResultBytes,
+    List<JobLifecycleListener> listeners) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_CONCURRENCY = 10;
@@ -155,6 +161,7 @@ public record WorkerConfig(
       throw new InvalidConfigException("clock must not be null");
     }
     queues = Map.copyOf(queues);
+    listeners = listeners == null ? List.of() : List.copyOf(listeners);
   }
 
   public static Builder builder() {
@@ -214,8 +221,18 @@ public record WorkerConfig(
     private boolean rescuerEnabled = true;
     private InstantSource clock = InstantSource.system();
     private long maxResultBytes = DEFAULT_MAX_RESULT_BYTES;
+    private final List<JobLifecycleListener> listeners = new ArrayList<>();
 
     private Builder() {}
+
+    /** Adds a job lifecycle listener; several may be added, and are told in this order. */
+    public Builder listener(JobLifecycleListener listener) {
+      if (listener == null) {
+        throw new InvalidConfigException("listener must not be null");
+      }
+      listeners.add(listener);
+      return this;
+    }
 
     public Builder workerId(String workerId) {
       this.workerId = workerId;
@@ -345,7 +362,8 @@ public record WorkerConfig(
           pruneInterval,
           rescuerEnabled,
           clock,
-          maxResultBytes);
+          maxResultBytes,
+          listeners);
     }
   }
 }

@@ -132,7 +132,8 @@ class WorkerConfigTest {
                     valid.pruneInterval(),
                     valid.rescuerEnabled(),
                     valid.clock(),
-                    valid.maxResultBytes()))
+                    valid.maxResultBytes(),
+                    valid.listeners()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "PT3S", "half the lease", "PT2S");
     assertThatThrownBy(
@@ -155,7 +156,8 @@ class WorkerConfigTest {
                     valid.pruneInterval(),
                     valid.rescuerEnabled(),
                     valid.clock(),
-                    valid.maxResultBytes()))
+                    valid.maxResultBytes(),
+                    valid.listeners()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("worker id", "' '");
     assertThatThrownBy(
@@ -178,7 +180,8 @@ class WorkerConfigTest {
                     valid.pruneInterval(),
                     valid.rescuerEnabled(),
                     null,
-                    valid.maxResultBytes()))
+                    valid.maxResultBytes(),
+                    valid.listeners()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "null");
   }

@@ -68,8 +68,11 @@ public final class FakeWorker {
         repository.complete(
             workerId,
             List.of(
-                new OutcomeWrite(
-                    id, job.attempt(), status, result, error, null, null, null, false)));
+                switch (status) {
+                  case COMPLETED -> OutcomeWrite.completed(id, job.attempt(), result);
+                  case CANCELLED -> OutcomeWrite.cancelled(id, job.attempt(), error);
+                  default -> OutcomeWrite.failed(id, job.attempt(), error, null);
+                }));
     assertThat(accepted).containsEntry(id, status);
   }
 }

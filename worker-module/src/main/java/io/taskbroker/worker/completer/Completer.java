@@ -1,16 +1,15 @@
 package io.taskbroker.worker.completer;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.taskbroker.api.spi.JobLifecycleListener.OutcomeKind;
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.JobStatus;
-import io.taskbroker.common.Json;
 import io.taskbroker.common.sql.OutcomeWrite;
 import io.taskbroker.common.sql.WorkerRepository;
-import io.taskbroker.worker.executor.Backoff;
-import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.OutcomeSink;
+import io.taskbroker.worker.executor.Outcomes;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.BackgroundLoop;
+import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.StorableText;
 import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
@@ -27,7 +26,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,28 +39,29 @@ import org.slf4j.LoggerFactory;
  * database is away, outcomes are kept and retried with backoff for up to the retry limit, then
  * given up (the lease runs out and the rescuer hands the job to another worker).
  *
- * <p>One job's outcome never costs another job its outcome: each outcome is checked when it is
- * handed over ({@link #accept}), before it joins a batch (a result that cannot be written as JSON,
- * holds what jsonb refuses or is over the size limit fails its own job; error text is bounded), and
- * a batch the database or the driver refuses for any reason but a lost connection is written again
- * one outcome at a time, so the refusal is narrowed to its job, which is then recorded failed.
- * Every job handed over leaves the worker: written, rejected, recorded failed or given up.
+ * <p>One job's outcome never costs another job its outcome: each outcome arrives checked (the
+ * executor's {@link Outcomes} turned it into a write on the deciding thread), and a batch the
+ * database or the driver refuses for any reason but a lost connection is written again one outcome
+ * at a time, so the refusal is narrowed to its job, which is then recorded failed. Every job handed
+ * over leaves the worker: written, rejected, recorded failed or given up.
  *
- * <p>Thread-safe. {@link #start()} and {@link #stop(Duration)} are idempotent.
+ * <p>Back-pressure: while its backlog is under {@link Settings#maxBacklog()}, a job's slot is freed
+ * as soon as its outcome is queued, so the next claim overlaps the write; past it (the database is
+ * slow or away), slots are freed only when written, and claiming stops.
+ *
+ * <p>Thread-safe. A {@link io.taskbroker.worker.internal.Service}: start and stop are idempotent.
+ * {@link #flushOnce()} writes on the caller's thread instead (tests: a worker moved by hand).
  */
-public final class Completer implements OutcomeSink {
+public final class Completer extends BackgroundLoop implements OutcomeSink {
   private static final Logger LOG = LoggerFactory.getLogger(Completer.class);
   private static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
   private static final int MAX_TRANSIENT_RETRIES = 3;
 
-  /**
-   * The longest error text stored per attempt, in {@code error} and in {@code errors[].error}
-   * alike; longer text is cut and ends with a marker saying how much was cut.
-   */
-  public static final int MAX_ERROR_CHARS = 8 * 1024;
+  /** See {@link Outcomes#MAX_ERROR_CHARS}. */
+  public static final int MAX_ERROR_CHARS = Outcomes.MAX_ERROR_CHARS;
 
-  /** The longest trace stored in {@code errors[].trace}. */
-  public static final int MAX_TRACE_CHARS = 16 * 1024;
+  /** See {@link Outcomes#MAX_TRACE_CHARS}. */
+  public static final int MAX_TRACE_CHARS = Outcomes.MAX_TRACE_CHARS;
 
   /**
    * How much result JSON one statement carries, at most (one outcome may exceed it alone): the
@@ -71,98 +70,70 @@ public final class Completer implements OutcomeSink {
   static final long MAX_BATCH_RESULT_CHARS = 64L * 1024 * 1024;
 
   /**
-   * One outcome ready to write.
+   * How the completer writes.
    *
-   * @param resultChars the length of its result JSON, to bound a batch
-   * @param fallback whether this is already the failure recorded in place of a refused outcome
+   * @param batchSize the most outcomes one statement writes
+   * @param retryLimit how long outcomes are kept and retried while the database is away
+   * @param maxBacklog outcomes queued beyond which slots are freed only when written
    */
-  private record Pending(RunningJob job, OutcomeWrite write, long resultChars, boolean fallback) {}
+  public record Settings(String workerId, int batchSize, Duration retryLimit, int maxBacklog) {
+    public Settings {
+      if (workerId == null || batchSize < 1 || maxBacklog < 1 || retryLimit.isNegative()) {
+        throw new IllegalArgumentException(
+            "completer settings: worker id, a positive batch and backlog, a retry limit; got "
+                + workerId
+                + ", "
+                + batchSize
+                + ", "
+                + maxBacklog
+                + ", "
+                + retryLimit);
+      }
+    }
+  }
 
   private final WorkerRepository repository;
-  private final String workerId;
-  private final Backoff backoff;
-  private final int batchSize;
-  private final Duration retryLimit;
-  private final long maxResultBytes;
-  private final Consumer<RunningJob> onDone;
+  private final Settings settings;
+  private final Outcomes outcomes;
+  private final JobListeners listeners;
   private final InstantSource clock;
-  private final Supervisor.Unit unit;
-  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final LinkedBlockingQueue<Outcomes.Write> queue = new LinkedBlockingQueue<>();
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong abandoned = new AtomicLong();
   // Jobs whose outcome was given up once stop() had begun: still running in the table.
   private final List<UUID> givenUpWhileStopping = new CopyOnWriteArrayList<>();
-  private final Object lifecycle = new Object();
-  private volatile boolean running;
   private volatile long stopDeadlineNanos = Long.MAX_VALUE;
-  private Thread thread;
 
   /**
-   * @param onDone called once per job after its outcome is written, rejected or given up
-   * @param maxResultBytes the largest result (UTF-8 bytes of its JSON) recorded; a larger one fails
-   *     its job
+   * @param outcomes builds the failure recorded in place of an outcome the database refuses
    * @param unit the supervised unit the completer's thread is: an Error on it stops the worker
    */
   public Completer(
       WorkerRepository repository,
-      String workerId,
-      Backoff backoff,
-      int batchSize,
-      Duration retryLimit,
-      Consumer<RunningJob> onDone,
+      Settings settings,
+      Outcomes outcomes,
+      JobListeners listeners,
       InstantSource clock,
-      long maxResultBytes,
       Supervisor.Unit unit) {
-    if (maxResultBytes < 1) {
-      throw new IllegalArgumentException("maxResultBytes must be positive, got " + maxResultBytes);
-    }
-    this.unit = unit;
+    super("completer", unit);
     this.repository = repository;
-    this.workerId = workerId;
-    this.backoff = backoff;
-    this.batchSize = batchSize;
-    this.retryLimit = retryLimit;
-    this.onDone = onDone;
+    this.settings = settings;
+    this.outcomes = outcomes;
+    this.listeners = listeners;
     this.clock = clock;
-    this.maxResultBytes = maxResultBytes;
-  }
-
-  public void start() {
-    synchronized (lifecycle) {
-      if (thread != null) {
-        return;
-      }
-      running = true;
-      thread = new Thread(unit.supervise(this::run), "taskbroker-completer");
-      thread.setDaemon(true);
-      thread.start();
-    }
   }
 
   /**
-   * Checks the outcome and queues it for writing. Runs on the thread that decided the outcome (the
-   * plugin's own, for a result), so a result is written as JSON there, not on the completer's
-   * single thread. Never throws: an outcome that cannot be written is queued as its job's failure.
+   * Queues the write; frees the job's slot at once while the backlog is under its bound. Never
+   * throws.
    */
   @Override
-  public void accept(RunningJob job, Outcome outcome) {
-    Pending pending;
-    try {
-      pending = prepare(job, outcome);
-    } catch (RuntimeException e) {
-      LOG.error("Job {}: cannot prepare its outcome; recording it failed instead", job.id(), e);
-      try {
-        pending = fallback(job, outcome instanceof Outcome.Completed, describe(e));
-      } catch (RuntimeException again) {
-        // Nothing can be written for it: at least stop extending its lease, so it is rescued.
-        LOG.error("Job {}: cannot record anything for it; leaving it to the rescuer", job.id());
-        abandoned.incrementAndGet();
-        release(job);
-        return;
-      }
+  public void accept(Outcomes.Write write) {
+    queue.add(write);
+    if (queue.size() < settings.maxBacklog()) {
+      write.job().freeSlot();
     }
-    queue.add(pending);
   }
 
   /** Outcomes waiting to be written. */
@@ -180,72 +151,77 @@ public final class Completer implements OutcomeSink {
   }
 
   /**
-   * Writes what is queued, then stops. Waits at most {@code timeout} (retries against a database
-   * that is away end then, and those outcomes are given up).
-   *
-   * @return the jobs whose outcome was given up while stopping: still running in the table
+   * The jobs whose outcome was given up while stopping (the database stayed away past the stop's
+   * deadline): still running in the table.
    */
-  public List<UUID> stop(Duration timeout) {
-    Thread toJoin;
-    synchronized (lifecycle) {
-      if (!running) {
-        return List.copyOf(givenUpWhileStopping);
-      }
-      stopDeadlineNanos = System.nanoTime() + timeout.toNanos();
-      running = false;
-      toJoin = thread;
-    }
-    unit.stopped();
-    try {
-      toJoin.join(Math.max(1, timeout.toMillis() + 1000));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+  public List<UUID> givenUpWhileStopping() {
     return List.copyOf(givenUpWhileStopping);
   }
 
-  private void run() {
+  /**
+   * Writes everything queued now, on the caller's thread, and returns how many outcomes it took
+   * (tests: a worker moved by hand; never while the completer's own thread runs).
+   */
+  public int flushOnce() {
+    int taken = 0;
+    Outcomes.Write first;
+    while ((first = queue.poll()) != null) {
+      List<Outcomes.Write> batch = nextBatch(first);
+      taken += batch.size();
+      writeWithRetry(batch, System.nanoTime());
+    }
+    return taken;
+  }
+
+  @Override
+  protected void stopping(long deadlineNanos) {
+    stopDeadlineNanos = deadlineNanos;
+  }
+
+  @Override
+  protected void loop() {
     // Drains the queue even after stop() until the deadline: an outcome in memory is a job
     // someone would otherwise run again.
-    while (running || !queue.isEmpty()) {
+    while (isRunning() || !queue.isEmpty()) {
       if (pastStopDeadline()) {
         // Out of time: what is left is given up below, not tried once more each.
         break;
       }
-      unit.progress();
-      List<Pending> batch = List.of();
+      unit().progress();
+      List<Outcomes.Write> batch = List.of();
       try {
-        Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+        Outcomes.Write first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
           continue;
         }
         batch = nextBatch(first);
         writeWithRetry(batch, System.nanoTime());
-        unit.ok();
+        unit().ok();
       } catch (InterruptedException e) {
-        if (!running && System.nanoTime() > stopDeadlineNanos) {
+        if (!isRunning() && System.nanoTime() > stopDeadlineNanos) {
           break;
         }
       } catch (RuntimeException e) {
         // Not expected (writeWithRetry narrows every failure to its job), but if it comes, the
         // batch's jobs must still leave the worker, or their leases would be extended forever.
-        unit.failed(e);
+        unit().failed(e);
         LOG.error("Completer loop failed unexpectedly; it goes on", e);
-        giveUp(batch, "the completer failed: " + describe(e));
+        giveUp(batch, "the completer failed: " + Outcomes.describe(e));
       }
     }
-    List<Pending> left = new ArrayList<>();
+    List<Outcomes.Write> left = new ArrayList<>();
     queue.drainTo(left);
     giveUp(left, "the worker stopped before they could be written");
   }
 
   /** The first outcome and what is queued behind it, up to the batch size and result volume. */
-  private List<Pending> nextBatch(Pending first) {
-    List<Pending> batch = new ArrayList<>(Math.min(batchSize, queue.size() + 1));
+  private List<Outcomes.Write> nextBatch(Outcomes.Write first) {
+    int batchSize = settings.batchSize();
+    List<Outcomes.Write> batch = new ArrayList<>(Math.min(batchSize, queue.size() + 1));
     batch.add(first);
     long resultChars = first.resultChars();
     while (batch.size() < batchSize && resultChars < MAX_BATCH_RESULT_CHARS) {
-      Pending next = queue.poll();
+      Outcomes.Write next = queue.poll();
       if (next == null) {
         break;
       }
@@ -259,7 +235,7 @@ public final class Completer implements OutcomeSink {
    * Writes the batch; returns once every job in it was written, rejected, recorded failed or given
    * up. Retries a lost connection until {@code started} plus the retry limit.
    */
-  private void writeWithRetry(List<Pending> batch, long started) {
+  private void writeWithRetry(List<Outcomes.Write> batch, long started) {
     int failures = 0;
     int transientRetries = 0;
     while (true) {
@@ -282,7 +258,7 @@ public final class Completer implements OutcomeSink {
         }
         failures++;
         long elapsed = System.nanoTime() - started;
-        boolean pastLimit = elapsed > retryLimit.toNanos();
+        boolean pastLimit = elapsed > settings.retryLimit().toNanos();
         boolean pastStop = pastStopDeadline();
         if (pastLimit || pastStop) {
           giveUp(batch, "the database stayed unreachable: " + e.getMessage());
@@ -294,20 +270,20 @@ public final class Completer implements OutcomeSink {
               "Completer: cannot write {} outcome(s) ({}); keeping them and retrying for up to {}",
               batch.size(),
               e.getMessage(),
-              retryLimit);
+              settings.retryLimit());
         }
         pauseUnlessStopped(wait + ThreadLocalRandom.current().nextLong(wait / 4 + 1));
       } catch (RuntimeException e) {
         // Not the database's answer: building the statement failed (encoding a value as JSON,
         // binding a parameter). Some outcome in the batch is at fault; find it like a refusal.
-        writeOneByOne(batch, started, describe(e));
+        writeOneByOne(batch, started, Outcomes.describe(e));
         return;
       }
     }
   }
 
   private boolean pastStopDeadline() {
-    return !running && System.nanoTime() > stopDeadlineNanos;
+    return !isRunning() && System.nanoTime() > stopDeadlineNanos;
   }
 
   /** Sleeps between retries, but wakes by the stop deadline so stop() is not overrun. */
@@ -326,18 +302,18 @@ public final class Completer implements OutcomeSink {
    * A batch was refused for a reason other than the connection: each outcome is written alone, so
    * the refusal is narrowed to the outcome at fault, and that job is recorded failed instead.
    */
-  private void writeOneByOne(List<Pending> batch, long started, String cause) {
+  private void writeOneByOne(List<Outcomes.Write> batch, long started, String cause) {
     if (batch.size() > 1) {
       LOG.warn(
           "Completer: a batch of {} failed ({}); writing one by one",
           batch.size(),
           StorableText.truncate(cause, MAX_ERROR_CHARS));
-      for (Pending pending : batch) {
+      for (Outcomes.Write pending : batch) {
         writeWithRetry(List.of(pending), started);
       }
       return;
     }
-    Pending pending = batch.get(0);
+    Outcomes.Write pending = batch.get(0);
     if (pending.fallback()) {
       giveUp(batch, "not even its failure could be recorded: " + cause);
       return;
@@ -347,36 +323,15 @@ public final class Completer implements OutcomeSink {
         pending.job().id(),
         StorableText.truncate(cause, MAX_ERROR_CHARS));
     boolean hadResult = pending.write().status() == JobStatus.COMPLETED;
-    writeWithRetry(List.of(fallback(pending.job(), hadResult, cause)), started);
+    writeWithRetry(List.of(outcomes.fallback(pending.job(), hadResult, cause)), started);
   }
 
-  /**
-   * The failure recorded for a job whose outcome cannot be: final, not retried (the plugin ran and
-   * would most likely produce the same outcome again).
-   */
-  private Pending fallback(RunningJob running, boolean hadResult, String why) {
-    String error = (hadResult ? "result" : "outcome") + " could not be recorded: " + why;
-    ObjectNode entry = errorEntry(running, "error", error, null);
-    OutcomeWrite write =
-        new OutcomeWrite(
-            running.id(),
-            running.job().attempt(),
-            JobStatus.FAILED,
-            null,
-            errorText(error),
-            entry,
-            null,
-            null,
-            false);
-    return new Pending(running, write, 0, true);
-  }
-
-  private void write(List<Pending> batch) {
+  private void write(List<Outcomes.Write> batch) {
     List<OutcomeWrite> writes = new ArrayList<>(batch.size());
-    for (Pending pending : batch) {
+    for (Outcomes.Write pending : batch) {
       writes.add(pending.write());
     }
-    Map<UUID, JobStatus> accepted = repository.complete(workerId, writes);
+    Map<UUID, JobStatus> accepted = repository.complete(settings.workerId(), writes);
     Set<UUID> sent = new HashSet<>();
     batch.forEach(pending -> sent.add(pending.job().id()));
     if (!sent.containsAll(accepted.keySet())) {
@@ -386,7 +341,7 @@ public final class Completer implements OutcomeSink {
           accepted.size(),
           batch.size());
     }
-    for (Pending pending : batch) {
+    for (Outcomes.Write pending : batch) {
       UUID id = pending.job().id();
       if (accepted.containsKey(id)) {
         written.incrementAndGet();
@@ -399,6 +354,8 @@ public final class Completer implements OutcomeSink {
               pending.job().job().maxAttempts(),
               pending.write().error());
         }
+        pending.job().leave();
+        finished(pending, accepted.get(id));
       } else {
         rejected.incrementAndGet();
         LOG.warn(
@@ -407,26 +364,41 @@ public final class Completer implements OutcomeSink {
             id,
             pending.write().status().dbValue(),
             pending.write().attempt());
+        pending.job().leave();
+        listeners.writeRejected(pending.job().job());
       }
-      release(pending.job());
     }
   }
 
-  /** The job leaves the worker; a failure of the callback must not undo the write just made. */
-  private void release(RunningJob job) {
-    try {
-      onDone.accept(job);
-    } catch (RuntimeException e) {
-      LOG.error("Job {}: releasing it after its outcome failed", job.id(), e);
+  /** Tells the listeners, after the write: their failures cannot cost the outcome. */
+  private void finished(Outcomes.Write pending, JobStatus status) {
+    RunningJob job = pending.job();
+    OutcomeKind kind;
+    if (status == JobStatus.COMPLETED) {
+      kind = OutcomeKind.COMPLETED;
+    } else if (status == JobStatus.FAILED) {
+      kind = OutcomeKind.FAILED;
+    } else if (status == JobStatus.CANCELLED) {
+      kind = OutcomeKind.CANCELLED;
+    } else {
+      kind = pending.write().refundAttempt() ? OutcomeKind.SNOOZED : OutcomeKind.RETRIED;
     }
+    Instant started = job.startedAt();
+    Instant ended = job.decidedAt() != null ? job.decidedAt() : clock.instant();
+    Duration run = started == null ? Duration.ZERO : Duration.between(started, ended);
+    Duration latency =
+        started == null || job.job().runAt() == null
+            ? Duration.ZERO
+            : Duration.between(job.job().runAt(), started);
+    listeners.finished(job.job(), kind, run, latency);
   }
 
-  private void giveUp(List<Pending> batch, String why) {
+  private void giveUp(List<Outcomes.Write> batch, String why) {
     if (batch.isEmpty()) {
       return;
     }
     abandoned.addAndGet(batch.size());
-    if (!running) {
+    if (!isRunning()) {
       batch.forEach(pending -> givenUpWhileStopping.add(pending.job().id()));
     }
     LOG.error(
@@ -435,128 +407,9 @@ public final class Completer implements OutcomeSink {
         batch.size(),
         why,
         batch.stream().map(pending -> pending.job().id()).toList());
-    for (Pending pending : batch) {
-      release(pending.job());
+    for (Outcomes.Write pending : batch) {
+      pending.job().leave();
     }
-  }
-
-  /** The write for an outcome, checked: a result that cannot be recorded fails its job here. */
-  private Pending prepare(RunningJob running, Outcome outcome) {
-    if (outcome instanceof Outcome.Completed completed) {
-      ResultJson.Checked result = ResultJson.check(completed.result(), maxResultBytes);
-      if (!result.ok()) {
-        LOG.warn(
-            "Job {} ({}): its result cannot be recorded ({}); recording the job failed",
-            running.id(),
-            running.job().plugin(),
-            result.problem());
-        return fallback(running, true, result.problem());
-      }
-      return new Pending(running, completedWrite(running, result.node()), result.chars(), false);
-    }
-    return new Pending(running, toWrite(running, outcome), 0, false);
-  }
-
-  private static OutcomeWrite completedWrite(RunningJob running, JsonNode result) {
-    return new OutcomeWrite(
-        running.id(),
-        running.job().attempt(),
-        JobStatus.COMPLETED,
-        result,
-        null,
-        null,
-        null,
-        null,
-        false);
-  }
-
-  private OutcomeWrite toWrite(RunningJob running, Outcome outcome) {
-    var job = running.job();
-    int attempt = job.attempt();
-    boolean attemptsLeft = attempt < job.maxAttempts();
-    // Java 17 has no pattern switch; the sealed interface keeps this chain complete.
-    if (outcome instanceof Outcome.Completed) {
-      throw new IllegalArgumentException("a result is checked by prepare()");
-    }
-    if (outcome instanceof Outcome.Failed failed) {
-      ObjectNode entry = errorEntry(running, failed.kind(), failed.error(), failed.trace());
-      boolean retry = failed.retryable() && attemptsLeft;
-      return failedAttempt(
-          job.id(), attempt, retry, failed.error(), entry, null, backoff.delayAfter(attempt));
-    }
-    if (outcome instanceof Outcome.Retry retry) {
-      ObjectNode entry = errorEntry(running, "retry", retry.error(), null);
-      return failedAttempt(
-          job.id(), attempt, attemptsLeft, retry.error(), entry, retry.at(), retry.after());
-    }
-    if (outcome instanceof Outcome.Snooze snooze) {
-      return new OutcomeWrite(
-          job.id(), attempt, JobStatus.PENDING, null, null, null, null, snooze.after(), true);
-    }
-    Outcome.Cancelled cancelled = (Outcome.Cancelled) outcome;
-    return new OutcomeWrite(
-        job.id(),
-        attempt,
-        JobStatus.CANCELLED,
-        null,
-        errorText(cancelled.reason()),
-        null,
-        null,
-        null,
-        false);
-  }
-
-  /** A failed attempt: pending again at runAt or after delay when retried, else failed. */
-  private static OutcomeWrite failedAttempt(
-      UUID jobId,
-      int attempt,
-      boolean retry,
-      String error,
-      ObjectNode entry,
-      Instant runAt,
-      Duration delay) {
-    return new OutcomeWrite(
-        jobId,
-        attempt,
-        retry ? JobStatus.PENDING : JobStatus.FAILED,
-        null,
-        errorText(error),
-        entry,
-        retry ? runAt : null,
-        retry ? delay : null,
-        false);
-  }
-
-  private ObjectNode errorEntry(RunningJob running, String kind, String error, String trace) {
-    ObjectNode entry = Json.object();
-    entry.put("attempt", running.job().attempt());
-    entry.put("at", clock.instant().toString());
-    entry.put("worker_id", workerId);
-    entry.put("kind", kind);
-    entry.put("error", errorText(error));
-    if (trace != null) {
-      entry.put("trace", StorableText.of(trace, MAX_TRACE_CHARS));
-    }
-    return entry;
-  }
-
-  /**
-   * Error text as stored: bounded (a plugin's 20 MB message would be stored twice, in {@code error}
-   * and {@code errors[].error}), and with what PostgreSQL text refuses (NUL, a lone surrogate)
-   * replaced, so the message is still recorded rather than lost to a fallback.
-   */
-  private static String errorText(String text) {
-    return StorableText.of(text, MAX_ERROR_CHARS);
-  }
-
-  private static String describe(Throwable e) {
-    String message;
-    try {
-      message = e.getMessage();
-    } catch (RuntimeException unreadable) {
-      message = null;
-    }
-    return e.getClass().getName() + (message == null ? "" : ": " + message);
   }
 
   private static void sleepQuietly(long millis) {

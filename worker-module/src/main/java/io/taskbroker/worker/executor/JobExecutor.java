@@ -6,12 +6,17 @@ import io.taskbroker.api.plugin.JobCancelledException;
 import io.taskbroker.api.plugin.RetryJob;
 import io.taskbroker.api.plugin.SnoozeJob;
 import io.taskbroker.api.plugin.TaskPlugin;
+import io.taskbroker.common.Job;
+import io.taskbroker.worker.internal.JobListeners;
+import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.StorableText;
 import io.taskbroker.worker.plugins.PluginRegistry;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,45 +27,73 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * Runs claimed jobs, one thread each, and turns every way an attempt can end into an {@link
- * Outcome} for the completer. Writes no SQL. The pipeline per job: resolve plugin → start timeout →
- * perform → normalise outcome → hand to the sink.
+ * Outcome}, then into the write that records it ({@link Outcomes}), for the completer. Writes no
+ * SQL. The pipeline per job: resolve plugin → start timeout → perform (the job id, plugin and queue
+ * in the SLF4J MDC, so the plugin's own log lines carry them) → normalise outcome → map to a write
+ * → hand to the sink. The producer that claimed the job gave it its slot and its way out ({@link
+ * RunningJob#leave()}); nothing here goes back through the worker.
  *
  * <p>Concurrency is bounded by the producers' slots, not by this pool: a plugin that ignores
  * interruption after its timeout keeps its thread, but its slot is freed when the timeout decides
  * the outcome, so it cannot starve the worker. Thread-safe.
  */
-public final class JobExecutor {
+public final class JobExecutor implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(JobExecutor.class);
   private static final int TRACE_LINES = 12;
   private static final int MAX_TRACE_LINE_CHARS = 1024;
 
+  /** MDC keys set while a plugin runs, on its thread. */
+  public static final String MDC_JOB_ID = "taskbroker.job_id";
+
+  public static final String MDC_PLUGIN = "taskbroker.plugin";
+  public static final String MDC_QUEUE = "taskbroker.queue";
+
   private final PluginRegistry plugins;
+  private final Outcomes outcomes;
   private final OutcomeSink sink;
+  private final JobListeners listeners;
+  private final InstantSource clock;
   private final Duration defaultTimeout;
-  private final ExecutorService threads;
+  private final Executor threads;
+  private final ExecutorService ownThreads;
   private final ScheduledExecutorService watchdog;
   private final AtomicInteger busy = new AtomicInteger();
 
-  public JobExecutor(PluginRegistry plugins, OutcomeSink sink, Duration defaultTimeout) {
+  /** An executor with a thread per running job. */
+  public JobExecutor(
+      PluginRegistry plugins,
+      Outcomes outcomes,
+      OutcomeSink sink,
+      JobListeners listeners,
+      InstantSource clock,
+      Duration defaultTimeout) {
+    this(plugins, outcomes, sink, listeners, clock, defaultTimeout, null);
+  }
+
+  /**
+   * An executor that runs each job through {@code runner} (tests: a worker moved by hand runs them
+   * on its caller's thread, when it chooses).
+   */
+  public JobExecutor(
+      PluginRegistry plugins,
+      Outcomes outcomes,
+      OutcomeSink sink,
+      JobListeners listeners,
+      InstantSource clock,
+      Duration defaultTimeout,
+      Executor runner) {
     this.plugins = plugins;
+    this.outcomes = outcomes;
     this.sink = sink;
+    this.listeners = listeners;
+    this.clock = clock;
     this.defaultTimeout = defaultTimeout;
-    AtomicInteger counter = new AtomicInteger();
-    this.threads =
-        new ThreadPoolExecutor(
-            0,
-            Integer.MAX_VALUE,
-            60,
-            TimeUnit.SECONDS,
-            new SynchronousQueue<>(),
-            runnable -> {
-              Thread thread = new Thread(runnable, "taskbroker-job-" + counter.incrementAndGet());
-              thread.setDaemon(true);
-              return thread;
-            });
+    this.ownThreads = runner == null ? newPool() : null;
+    this.threads = runner == null ? ownThreads : runner;
     this.watchdog =
         Executors.newSingleThreadScheduledExecutor(
             runnable -> {
@@ -70,10 +103,54 @@ public final class JobExecutor {
             });
   }
 
-  /** Starts the job on its own thread and returns at once. */
-  public void start(RunningJob job) {
+  private static ExecutorService newPool() {
+    AtomicInteger counter = new AtomicInteger();
+    return new ThreadPoolExecutor(
+        0,
+        Integer.MAX_VALUE,
+        60,
+        TimeUnit.SECONDS,
+        new SynchronousQueue<>(),
+        runnable -> {
+          Thread thread = new Thread(runnable, "taskbroker-job-" + counter.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        });
+  }
+
+  @Override
+  public String name() {
+    return "executor";
+  }
+
+  /** Nothing to start: threads are made per job. */
+  @Override
+  public void start() {}
+
+  /**
+   * Starts the claimed job on its own thread and returns at once. A row this JVM could not decode
+   * fails alone, at once, and for good (another attempt would read the same bytes); the rest of its
+   * batch runs.
+   */
+  public void execute(RunningJob job) {
+    if (!job.job().isDecoded()) {
+      failUndecodable(job);
+      return;
+    }
     job.onCancelRequest(reason -> cancel(job, reason));
     threads.execute(() -> run(job));
+  }
+
+  private void failUndecodable(RunningJob running) {
+    Job job = running.job();
+    LOG.warn(
+        "Job {} ({}): cannot decode the claimed row ({}); failing it without running it",
+        job.id(),
+        job.plugin(),
+        job.decodeError());
+    if (running.decide(clock.instant())) {
+      handOver(running, new Outcome.Failed(Outcome.UNDECODABLE, job.decodeError(), null, false));
+    }
   }
 
   /**
@@ -85,7 +162,7 @@ public final class JobExecutor {
    * cancelled}).
    */
   public void cancel(RunningJob job, String reason) {
-    if (!job.decide()) {
+    if (!job.decide(clock.instant())) {
       LOG.debug("Job {}: cancel requested after its outcome was decided", job.id());
       return;
     }
@@ -135,7 +212,9 @@ public final class JobExecutor {
         finish(job, cancelledOutcome(job));
         return;
       }
-      Outcome outcome = perform(job, plugin.get());
+      job.started(clock.instant());
+      listeners.started(job.job());
+      Outcome outcome = performWithMdc(job, plugin.get());
       finish(job, outcome);
     } catch (RuntimeException | Error e) {
       LOG.error("Job {}: the executor failed around the plugin; recording it failed", job.id(), e);
@@ -148,6 +227,20 @@ public final class JobExecutor {
       busy.decrementAndGet();
       // Clear an interrupt aimed at this job so it does not leak into the next one.
       Thread.interrupted();
+    }
+  }
+
+  /** The plugin's log lines carry the job: its id, plugin and queue in the MDC while it runs. */
+  private Outcome performWithMdc(RunningJob job, TaskPlugin plugin) {
+    MDC.put(MDC_JOB_ID, job.id().toString());
+    MDC.put(MDC_PLUGIN, job.job().plugin());
+    MDC.put(MDC_QUEUE, job.job().queue());
+    try {
+      return perform(job, plugin);
+    } finally {
+      MDC.remove(MDC_JOB_ID);
+      MDC.remove(MDC_PLUGIN);
+      MDC.remove(MDC_QUEUE);
     }
   }
 
@@ -186,7 +279,7 @@ public final class JobExecutor {
   }
 
   private void timeOut(RunningJob job, Duration timeout) {
-    if (!job.decide()) {
+    if (!job.decide(clock.instant())) {
       return;
     }
     job.cancel("timed out after " + timeout, false);
@@ -199,7 +292,7 @@ public final class JobExecutor {
   }
 
   private void finish(RunningJob job, Outcome outcome) {
-    if (job.decide()) {
+    if (job.decide(clock.instant())) {
       handOver(job, outcome);
     } else {
       LOG.info(
@@ -211,10 +304,19 @@ public final class JobExecutor {
     }
   }
 
-  /** The outcome is decided: only the sink can end the job now, so its failure is logged loudly. */
+  /**
+   * The outcome is decided: it becomes its write, and only the sink can end the job now, so its
+   * failure is logged loudly. When not even a failure can be built, the job leaves (its lease is no
+   * longer extended) and the rescuer takes it.
+   */
   private void handOver(RunningJob job, Outcome outcome) {
+    Outcomes.Write write = outcomes.prepare(job, outcome);
+    if (write == null) {
+      job.leave();
+      return;
+    }
     try {
-      sink.accept(job, outcome);
+      sink.accept(write);
     } catch (RuntimeException e) {
       LOG.error(
           "Job {}: the completer refused its outcome; the job stays held until the worker stops",
@@ -231,9 +333,12 @@ public final class JobExecutor {
   }
 
   /** Stops the timers and lets idle threads go; running plugins are left to the caller. */
-  public void stop() {
+  @Override
+  public void stop(Duration within) {
     watchdog.shutdownNow();
-    threads.shutdown();
+    if (ownThreads != null) {
+      ownThreads.shutdown();
+    }
   }
 
   /**

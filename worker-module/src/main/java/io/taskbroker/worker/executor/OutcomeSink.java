@@ -1,10 +1,11 @@
 package io.taskbroker.worker.executor;
 
 /**
- * Where the executor hands decided outcomes: the completer. Called once per job, on the thread that
- * decided the outcome; it must not throw, and must see to it that the job leaves the worker
- * whatever the outcome holds (one that cannot be recorded becomes the job's failure).
+ * Where the executor hands decided outcomes, already turned into writes: the completer. Called once
+ * per job, on the thread that decided the outcome; it must not throw, must see to it that the job
+ * leaves the worker ({@link RunningJob#leave()}) once the write is done, rejected or given up, and
+ * frees the job's slot early ({@link RunningJob#freeSlot()}) while its backlog is under its bound.
  */
 public interface OutcomeSink {
-  void accept(RunningJob job, Outcome outcome);
+  void accept(Outcomes.Write write);
 }

@@ -2,6 +2,7 @@ package io.taskbroker.worker.executor;
 
 import io.taskbroker.common.Job;
 import io.taskbroker.common.sql.ClaimRef;
+import java.time.Instant;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -16,6 +17,14 @@ import java.util.function.Consumer;
  * "timed out", "cancelled by request", "lost the lease" or "shutdown gave up on it" comes first
  * wins; later ones are dropped. That is what keeps a plugin that ignores interruption from
  * recording twice.
+ *
+ * <p>The producer that claimed the job owns its slot and hands it over with the job: {@link
+ * #freeSlot()} gives it back exactly once, however many of the racing paths (an outcome handed to
+ * the completer, the job leaving the worker) reach it; {@link #leave()} ends the job's stay in the
+ * worker exactly once and frees the slot if that has not happened yet. The rule for when: the slot
+ * frees when the outcome is handed to a completer whose backlog is under its bound (so the next
+ * claim overlaps the write), otherwise when the job leaves (written, rejected, given up or lost).
+ * No slot is freed twice (one compare-and-set) and none is leaked (every job leaves).
  */
 public final class RunningJob {
   private final Job job;
@@ -35,9 +44,27 @@ public final class RunningJob {
   /** The latest progress a plugin reported that the heartbeat has not yet written. */
   public record Progress(float fraction, String message) {}
 
-  public RunningJob(Job job, String producerQueue) {
+  private final AtomicBoolean left = new AtomicBoolean();
+  private final Runnable slotRelease;
+  private final Consumer<RunningJob> onLeave;
+  private volatile Instant startedAt;
+  private volatile Instant decidedAt;
+
+  /**
+   * @param slotRelease gives the slot back to the producer that claimed the job; called once
+   * @param onLeave the job left the worker (no longer held); called once
+   */
+  public RunningJob(
+      Job job, String producerQueue, Runnable slotRelease, Consumer<RunningJob> onLeave) {
     this.job = job;
     this.producerQueue = producerQueue;
+    this.slotRelease = slotRelease;
+    this.onLeave = onLeave;
+  }
+
+  /** A job held outside any producer (tests, tools): no slot; leaving calls {@code onLeave}. */
+  public static RunningJob unowned(Job job, Consumer<RunningJob> onLeave) {
+    return new RunningJob(job, job.queue(), () -> {}, onLeave);
   }
 
   public Job job() {
@@ -61,16 +88,63 @@ public final class RunningJob {
     return decided.compareAndSet(false, true);
   }
 
+  /** Claims the right to decide, and notes when (for the run duration listeners see). */
+  public boolean decide(Instant now) {
+    if (decide()) {
+      decidedAt = now;
+      return true;
+    }
+    return false;
+  }
+
+  /** When the plugin started, or null when it never did. */
+  public Instant startedAt() {
+    return startedAt;
+  }
+
+  /** When the outcome was decided, or null. */
+  public Instant decidedAt() {
+    return decidedAt;
+  }
+
+  void started(Instant now) {
+    startedAt = now;
+  }
+
   public boolean isDecided() {
     return decided.get();
   }
 
   /**
-   * Claims the right to free this job's producer slot; true for exactly one caller. The slot may be
-   * freed before the job leaves the worker (its outcome is decided but not yet written).
+   * Gives this job's slot back to its producer, once: true for the one caller that freed it. The
+   * slot may be freed before the job leaves the worker (its outcome is decided but not written).
    */
   public boolean freeSlot() {
-    return slotFreed.compareAndSet(false, true);
+    if (!slotFreed.compareAndSet(false, true)) {
+      return false;
+    }
+    slotRelease.run();
+    return true;
+  }
+
+  /**
+   * The job leaves the worker (its outcome written, rejected or given up, or the job lost or given
+   * up by shutdown): no longer held, its lease no longer extended; frees the slot if still taken.
+   * Once; later calls do nothing.
+   */
+  public void leave() {
+    if (!left.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      onLeave.accept(this);
+    } finally {
+      freeSlot();
+    }
+  }
+
+  public boolean hasLeft() {
+    return left.get();
   }
 
   void attach(Thread runner) {

@@ -1,15 +1,19 @@
 package io.taskbroker.worker.heartbeat;
 
+import io.taskbroker.api.spi.JobLifecycleListener.OutcomeKind;
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.sql.HeartbeatEntry;
 import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.executor.ActiveJobs;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.PeriodicTask;
+import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.StorableText;
 import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.registration.Registration;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -18,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +39,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe; start and stop are idempotent.
  */
-public final class Heartbeater {
+public final class Heartbeater implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Heartbeater.class);
 
   /**
@@ -50,12 +53,12 @@ public final class Heartbeater {
   private final ActiveJobs active;
   private final Duration lease;
   private final Registration registration;
-  private final Consumer<RunningJob> release;
+  private final JobListeners listeners;
   private final PeriodicTask task;
   private boolean failing;
 
   /**
-   * @param release frees the slot of a job given up because it is no longer ours
+   * @param listeners told of a job found no longer ours ({@code LOST})
    * @param unit the supervised unit the heartbeat's thread is
    */
   public Heartbeater(
@@ -65,23 +68,30 @@ public final class Heartbeater {
       Duration interval,
       Duration lease,
       Registration registration,
-      Consumer<RunningJob> release,
+      JobListeners listeners,
       Supervisor.Unit unit) {
     this.repository = repository;
     this.workerId = workerId;
     this.active = active;
     this.lease = lease;
     this.registration = registration;
-    this.release = release;
+    this.listeners = listeners;
     this.task = new PeriodicTask("heartbeat", interval, 0, unit, this::beat);
   }
 
+  @Override
+  public String name() {
+    return task.name();
+  }
+
+  @Override
   public void start() {
     task.start();
   }
 
-  public void stop() {
-    task.stop();
+  @Override
+  public void stop(Duration within) {
+    task.stop(within);
   }
 
   /** Beats now (after a reconnect, or when a control message may have been missed). */
@@ -132,12 +142,18 @@ public final class Heartbeater {
               job.id(),
               job.job().plugin());
           job.cancel("lost the lease", false);
-          release.accept(job);
+          job.leave();
+          listeners.finished(job.job(), OutcomeKind.LOST, ranFor(job), Duration.ZERO);
         }
       } else if (cancelRequested && !job.isDecided()) {
         job.requestCancel("cancelled by request");
       }
     }
+  }
+
+  private static Duration ranFor(RunningJob job) {
+    Instant started = job.startedAt();
+    return started == null ? Duration.ZERO : Duration.between(started, Instant.now());
   }
 
   /** One job's part of a beat: the progress taken from it, and the entry sent for it. */

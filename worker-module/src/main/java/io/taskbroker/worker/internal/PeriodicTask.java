@@ -13,10 +13,10 @@ import org.slf4j.LoggerFactory;
  * scheduled task that throws would otherwise never run again, silently (the executor keeps the
  * exception in a future nobody reads). A RuntimeException is logged and counted by the unit, and
  * the task runs again; an Error (OutOfMemoryError, StackOverflowError) kills the unit, which stops
- * the worker through its {@link Supervisor}: the task never ends unseen. {@link #start()} and
- * {@link #stop()} are idempotent; stop before start is a no-op. Thread-safe.
+ * the worker through its {@link Supervisor}: the task never ends unseen. A {@link Service}: start
+ * and stop are idempotent; stop before start is a no-op. Thread-safe.
  */
-public final class PeriodicTask {
+public final class PeriodicTask implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(PeriodicTask.class);
 
   private final String name;
@@ -44,6 +44,12 @@ public final class PeriodicTask {
     this.body = body;
   }
 
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
   public void start() {
     synchronized (lifecycle) {
       if (scheduler != null || stopped) {
@@ -69,8 +75,9 @@ public final class PeriodicTask {
     }
   }
 
-  /** Stops the schedule and waits for a run in progress to end. */
-  public void stop() {
+  /** Stops the schedule and waits for a run in progress to end, at most {@code within}. */
+  @Override
+  public void stop(Duration within) {
     ScheduledExecutorService toStop;
     synchronized (lifecycle) {
       if (stopped) {
@@ -83,7 +90,7 @@ public final class PeriodicTask {
     if (toStop != null) {
       toStop.shutdownNow();
       try {
-        toStop.awaitTermination(10, TimeUnit.SECONDS);
+        toStop.awaitTermination(within.toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

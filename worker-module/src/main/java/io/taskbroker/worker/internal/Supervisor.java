@@ -34,6 +34,8 @@ public final class Supervisor {
   private final BiConsumer<String, Throwable> onFatal;
   private final Map<String, Unit> units = new ConcurrentSkipListMap<>();
   private final Map<String, Boolean> reportedStalled = new ConcurrentHashMap<>();
+  private final Map<String, UnitHealth.State> lastStates = new ConcurrentHashMap<>();
+  private volatile BiConsumer<String, String> healthListener = (unit, state) -> {};
   private volatile Death death;
   private volatile boolean stopped;
 
@@ -62,6 +64,14 @@ public final class Supervisor {
    */
   public Unit unit(String name, Duration stallBound) {
     return units.computeIfAbsent(name, key -> new Unit(key, stallBound));
+  }
+
+  /**
+   * Told (unit, state) when a unit's state changes: at each {@link #watch()} round, and at once
+   * when a unit dies. Must not throw (wrap it as {@link JobListeners} does).
+   */
+  public void onHealthChange(BiConsumer<String, String> listener) {
+    this.healthListener = listener;
   }
 
   /** The unit of that name, if there is one. */
@@ -110,6 +120,7 @@ public final class Supervisor {
   public WorkerHealth watch() {
     WorkerHealth health = health();
     for (UnitHealth unit : health.units()) {
+      changed(unit.name(), unit.state());
       boolean stalled = unit.state() == UnitHealth.State.STALLED;
       Boolean before = reportedStalled.put(unit.name(), stalled);
       if (stalled && !Boolean.TRUE.equals(before)) {
@@ -125,6 +136,13 @@ public final class Supervisor {
       }
     }
     return health;
+  }
+
+  private void changed(String unit, UnitHealth.State state) {
+    UnitHealth.State before = lastStates.put(unit, state);
+    if (before != state && (before != null || state != UnitHealth.State.OK)) {
+      healthListener.accept(unit, state.dbValue());
+    }
   }
 
   private void fatal(Unit unit, Throwable error) {
@@ -199,6 +217,8 @@ public final class Supervisor {
       dead = true;
       lastError = error.toString();
       fatal(this, error);
+      // After the stop has begun: nothing a listener does can keep the worker half-alive.
+      changed(name, UnitHealth.State.FAILED);
     }
 
     /** The unit stopped as asked: it is no longer expected to go round. */

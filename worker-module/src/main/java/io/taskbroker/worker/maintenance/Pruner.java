@@ -3,6 +3,7 @@ package io.taskbroker.worker.maintenance;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.sql.JobRepository;
 import io.taskbroker.worker.internal.PeriodicTask;
+import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -14,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * when many workers run it (each batch skips rows another pruner holds). Thread-safe; start/stop
  * idempotent.
  */
-public final class Pruner {
+public final class Pruner implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Pruner.class);
 
   private final JobRepository jobs;
@@ -30,12 +31,19 @@ public final class Pruner {
     this.task = new PeriodicTask("pruner", interval, 0.2, unit, this::pruneOnce);
   }
 
+  @Override
+  public String name() {
+    return task.name();
+  }
+
+  @Override
   public void start() {
     task.start();
   }
 
-  public void stop() {
-    task.stop();
+  @Override
+  public void stop(Duration within) {
+    task.stop(within);
   }
 
   /**

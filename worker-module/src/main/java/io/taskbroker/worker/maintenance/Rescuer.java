@@ -3,7 +3,9 @@ package io.taskbroker.worker.maintenance;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.sql.RescuedJob;
 import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.PeriodicTask;
+import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.util.List;
@@ -17,30 +19,44 @@ import org.slf4j.LoggerFactory;
  * of workers long silent. Every worker runs one; the statement's SKIP LOCKED and re-checked
  * condition make concurrent rescuers safe. Thread-safe; start/stop idempotent.
  */
-public final class Rescuer {
+public final class Rescuer implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Rescuer.class);
   private static final int BATCH = 500;
 
   private final WorkerRepository repository;
   private final Duration staleWorker;
   private final PeriodicTask task;
+  private final JobListeners listeners;
 
   /**
+   * @param listeners told of the jobs each pass rescues
    * @param unit the supervised unit the rescuer's thread is
    */
   public Rescuer(
-      WorkerRepository repository, Duration interval, Duration staleWorker, Supervisor.Unit unit) {
+      WorkerRepository repository,
+      Duration interval,
+      Duration staleWorker,
+      JobListeners listeners,
+      Supervisor.Unit unit) {
     this.repository = repository;
     this.staleWorker = staleWorker;
+    this.listeners = listeners;
     this.task = new PeriodicTask("rescuer", interval, 0.2, unit, this::rescueOnce);
   }
 
+  @Override
+  public String name() {
+    return task.name();
+  }
+
+  @Override
   public void start() {
     task.start();
   }
 
-  public void stop() {
-    task.stop();
+  @Override
+  public void stop(Duration within) {
+    task.stop(within);
   }
 
   /**
@@ -68,6 +84,7 @@ public final class Rescuer {
         }
       }
       total += rescued.size();
+      listeners.rescued(rescued.stream().map(RescuedJob::jobId).toList());
       if (rescued.size() < BATCH) {
         break;
       }

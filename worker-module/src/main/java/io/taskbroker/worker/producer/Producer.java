@@ -3,6 +3,11 @@ package io.taskbroker.worker.producer;
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.sql.WorkerRepository;
+import io.taskbroker.worker.executor.ActiveJobs;
+import io.taskbroker.worker.executor.JobExecutor;
+import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.BackgroundLoop;
+import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,9 +17,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,15 +37,55 @@ import org.slf4j.LoggerFactory;
  * lands just after an empty claim waits for the window's end (during a flood, up to 200 ms). Local
  * submits, freed slots and reconnects are not hints and never wait.
  *
- * <p>Thread-safe. {@link #start()} and {@link #stop()} are idempotent; stop before start is a
- * no-op.
+ * <p>The producer owns the jobs it claims and their slots: it hands each to the executor as a
+ * {@link RunningJob} that carries its way back (the slot frees once, through {@link
+ * RunningJob#freeSlot()}, and the job leaves the worker once, through {@link RunningJob#leave()}),
+ * so nothing goes through the worker on the way.
+ *
+ * <p>Thread-safe. A {@link io.taskbroker.worker.internal.Service}: start and stop are idempotent;
+ * stop before start is a no-op. {@link #claimOnce()} claims on the caller's thread instead (tests:
+ * a worker moved by hand).
  */
-public final class Producer {
+public final class Producer extends BackgroundLoop {
   private static final Logger LOG = LoggerFactory.getLogger(Producer.class);
   private static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(5);
   private static final long CLAIM_COOLDOWN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final long NOTIFY_QUIET_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final long NOTIFY_QUIET_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+  /**
+   * What a producer claims and how.
+   *
+   * @param concurrency its slots: the most jobs of the queue it holds at once
+   * @param plugins the plugin names to claim, or null for any
+   * @param lease how long a claimed job stays ours without a heartbeat
+   * @param pollInterval how often it looks without being woken (jittered)
+   * @param maxBatch the most jobs one claim takes
+   */
+  public record Settings(
+      String workerId,
+      String queue,
+      int concurrency,
+      Collection<String> plugins,
+      Duration lease,
+      Duration pollInterval,
+      int maxBatch) {
+    public Settings {
+      if (workerId == null || queue == null || lease == null || pollInterval == null) {
+        throw new IllegalArgumentException("producer settings need a worker, queue, lease, poll");
+      }
+      if (concurrency < 1 || maxBatch < 1) {
+        throw new IllegalArgumentException(
+            "producer of "
+                + queue
+                + ": concurrency and batch must be positive, got "
+                + concurrency
+                + " and "
+                + maxBatch);
+      }
+      plugins = plugins == null ? null : List.copyOf(plugins);
+    }
+  }
 
   private final String queue;
   private final int concurrency;
@@ -50,10 +95,12 @@ public final class Producer {
   private final Duration lease;
   private final Duration pollInterval;
   private final int maxBatch;
-  private final Consumer<Job> dispatcher;
+  private final ActiveJobs active;
+  private final JobExecutor executor;
+  private final JobListeners listeners;
   private final InstantSource clock;
   private final int claimThreshold;
-  private final Supervisor.Unit unit;
+  private final AtomicLong overReleases = new AtomicLong();
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition wake = lock.newCondition();
@@ -61,8 +108,6 @@ public final class Producer {
   private int inFlight;
   private boolean signalled;
   private boolean workLikely = true;
-  private boolean running;
-  private Thread thread;
   private final AwaitedNotifies awaitedNotifies = new AwaitedNotifies();
   // Guarded by lock. A NOTIFY asked for a look (not yet taken by a claim); before
   // notifyQuietUntilNanos it waits, so a burst of NOTIFYs shares one claim.
@@ -72,32 +117,30 @@ public final class Producer {
   private long claims;
 
   /**
-   * @param plugins the plugin names to claim, or null for any
-   * @param dispatcher starts a claimed job; must not block
+   * @param active the jobs the worker holds: a claimed job joins it, and leaves it when done
+   * @param executor runs each claimed job
    * @param unit the supervised unit the producer's thread is: an Error on it stops the worker
    */
   public Producer(
-      String queue,
-      int concurrency,
-      String workerId,
+      Settings settings,
       WorkerRepository repository,
-      Collection<String> plugins,
-      Duration lease,
-      Duration pollInterval,
-      int maxBatch,
-      Consumer<Job> dispatcher,
+      ActiveJobs active,
+      JobExecutor executor,
+      JobListeners listeners,
       InstantSource clock,
       Supervisor.Unit unit) {
-    this.unit = unit;
-    this.queue = queue;
-    this.concurrency = concurrency;
-    this.workerId = workerId;
+    super("producer-" + settings.queue(), unit);
+    this.queue = settings.queue();
+    this.concurrency = settings.concurrency();
+    this.workerId = settings.workerId();
     this.repository = repository;
-    this.plugins = plugins == null ? null : List.copyOf(plugins);
-    this.lease = lease;
-    this.pollInterval = pollInterval;
-    this.maxBatch = maxBatch;
-    this.dispatcher = dispatcher;
+    this.plugins = settings.plugins();
+    this.lease = settings.lease();
+    this.pollInterval = settings.pollInterval();
+    this.maxBatch = settings.maxBatch();
+    this.active = active;
+    this.executor = executor;
+    this.listeners = listeners;
     this.clock = clock;
     this.claimThreshold = Math.max(1, Math.min(maxBatch, concurrency / 4));
     this.notifyQuietUntilNanos = System.nanoTime() - NOTIFY_QUIET_MAX_NANOS;
@@ -107,40 +150,14 @@ public final class Producer {
     return queue;
   }
 
-  public void start() {
+  /** Wakes the loop so it sees it is stopping. Jobs already claimed are not touched. */
+  @Override
+  protected void wake() {
     lock.lock();
     try {
-      if (running || thread != null) {
-        return;
-      }
-      running = true;
-      thread = new Thread(unit.supervise(this::run), "taskbroker-producer-" + queue);
-      thread.setDaemon(true);
-      thread.start();
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Stops claiming. Jobs already claimed are not touched. Idempotent. */
-  public void stop() {
-    Thread toJoin;
-    lock.lock();
-    try {
-      if (!running) {
-        return;
-      }
-      running = false;
-      toJoin = thread;
       wake.signalAll();
     } finally {
       lock.unlock();
-    }
-    unit.stopped();
-    try {
-      toJoin.join(TimeUnit.SECONDS.toMillis(10));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 
@@ -199,12 +216,16 @@ public final class Producer {
     }
   }
 
-  /** A job of this producer is done (outcome written or given up): its slot is free again. */
-  public void release() {
+  /**
+   * A slot of this producer is free again; called once per claimed job, by {@link
+   * RunningJob#freeSlot()}.
+   */
+  private void slotFreed() {
     lock.lock();
     try {
       inFlight--;
       if (inFlight < 0) {
+        overReleases.incrementAndGet();
         LOG.error("Producer {}: released more slots than claimed; this is a bug", queue);
         inFlight = 0;
       }
@@ -225,6 +246,11 @@ public final class Producer {
     wake.signal();
   }
 
+  /** Slots freed beyond those claimed: always zero unless a slot was freed twice (a bug). */
+  public long overReleases() {
+    return overReleases.get();
+  }
+
   public int inFlight() {
     lock.lock();
     try {
@@ -234,7 +260,8 @@ public final class Producer {
     }
   }
 
-  private void run() {
+  @Override
+  protected void loop() {
     long nextPollNanos = System.nanoTime();
     long timerNanos = Long.MAX_VALUE;
     long batchDeadlineNanos = 0;
@@ -246,9 +273,9 @@ public final class Producer {
       try {
         // Sleep until there is a reason to claim and a free slot to claim into: the poll or
         // scheduled-job timer is due, or a signal (notification, freed slot with work waiting).
-        while (running) {
+        while (isRunning()) {
           // Goes round at least once per poll interval, also while every slot is taken.
-          unit.progress();
+          unit().progress();
           long now = System.nanoTime();
           int slots = concurrency - inFlight;
           boolean due = now >= nextPollNanos || now >= timerNanos;
@@ -290,7 +317,7 @@ public final class Producer {
             nextPollNanos = System.nanoTime() + jitteredPoll();
           }
         }
-        if (!running) {
+        if (!isRunning()) {
           return;
         }
         signalled = false;
@@ -312,10 +339,10 @@ public final class Producer {
           LOG.info("Producer {}: claiming works again", queue);
         }
         failures = 0;
-        unit.ok();
+        unit().ok();
       } catch (DatabaseException e) {
         failures++;
-        unit.failed(e);
+        unit().failed(e);
         long backoff = Math.min(MAX_ERROR_BACKOFF.toMillis(), 50L << Math.min(failures, 8));
         if (failures == 1) {
           LOG.warn("Producer {}: claim failed ({}); retrying with backoff", queue, e.getMessage());
@@ -324,7 +351,7 @@ public final class Producer {
         continue;
       } catch (RuntimeException e) {
         failures++;
-        unit.failed(e);
+        unit().failed(e);
         LOG.error(
             "Producer {}: claim failed unexpectedly; retrying after the poll interval", queue, e);
         nextPollNanos = System.nanoTime() + jitteredPoll();
@@ -333,7 +360,6 @@ public final class Producer {
 
       lock.lock();
       try {
-        inFlight += claimed.size();
         quietAfter(forNotify, claimed.isEmpty());
         // A full batch means more is probably waiting: claim again as soon as a slot is free.
         workLikely = claimed.size() == limit;
@@ -343,12 +369,52 @@ public final class Producer {
       } finally {
         lock.unlock();
       }
-      for (Job job : claimed) {
-        dispatcher.accept(job);
-      }
+      dispatch(claimed);
       nextPollNanos = System.nanoTime() + jitteredPoll();
       timerNanos = claimed.isEmpty() ? nextScheduledNanos() : Long.MAX_VALUE;
     }
+  }
+
+  /**
+   * The claimed jobs are ours: each takes a slot, joins the jobs the worker holds and goes to the
+   * executor with its way back (its slot, its leaving).
+   */
+  private void dispatch(List<Job> claimed) {
+    lock.lock();
+    try {
+      inFlight += claimed.size();
+    } finally {
+      lock.unlock();
+    }
+    for (Job job : claimed) {
+      RunningJob running = new RunningJob(job, queue, this::slotFreed, active::remove);
+      active.add(running);
+      listeners.claimed(job);
+      executor.execute(running);
+    }
+  }
+
+  /**
+   * One claim now, on the caller's thread, into the free slots (tests: a worker moved by hand; the
+   * producer's own thread must not run). Returns the jobs claimed and handed to the executor.
+   *
+   * @throws DatabaseException when the claim failed
+   */
+  public List<Job> claimOnce() {
+    int free;
+    lock.lock();
+    try {
+      free = concurrency - inFlight;
+      claims++;
+    } finally {
+      lock.unlock();
+    }
+    if (free <= 0) {
+      return List.of();
+    }
+    List<Job> claimed = repository.claim(workerId, queue, plugins, Math.min(free, maxBatch), lease);
+    dispatch(claimed);
+    return claimed;
   }
 
   /**

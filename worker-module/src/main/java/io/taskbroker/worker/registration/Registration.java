@@ -6,7 +6,10 @@ import io.taskbroker.common.sql.WorkerRegistration;
 import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.UnitHealth;
 import io.taskbroker.worker.WorkerHealth;
+import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.Supervisor;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,9 +17,11 @@ import org.slf4j.LoggerFactory;
  * This worker's row in {@code taskbroker.workers}: inserted at start, refreshed with every
  * heartbeat together with the health of each unit (and re-inserted if a rescuer reaped it while we
  * were cut off), deleted on a clean exit. A worker that failed keeps its row, marked {@code
- * failed}, so the fleet view says why it is gone; the rescuer reaps it later. Thread-safe.
+ * failed}, so the fleet view says why it is gone; the rescuer reaps it later. As a {@link Service}
+ * the worker starts it first (register) and stops it last (deregister, or mark failed), so the row
+ * exists exactly while the units run. Thread-safe.
  */
-public final class Registration {
+public final class Registration implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Registration.class);
 
   private final WorkerRepository repository;
@@ -27,6 +32,38 @@ public final class Registration {
     this.repository = repository;
     this.row = row;
     this.supervisor = supervisor;
+  }
+
+  private final AtomicBoolean registered = new AtomicBoolean();
+
+  @Override
+  public String name() {
+    return "registration";
+  }
+
+  /**
+   * Inserts the row.
+   *
+   * @throws io.taskbroker.common.DatabaseException when the database cannot be reached
+   */
+  @Override
+  public void start() {
+    if (registered.compareAndSet(false, true)) {
+      register();
+    }
+  }
+
+  /** The worker's last step: deletes its row, or marks it failed when a unit died. Idempotent. */
+  @Override
+  public void stop(Duration within) {
+    if (!registered.compareAndSet(true, false)) {
+      return;
+    }
+    if (supervisor.hasFailed()) {
+      markFailed();
+    } else {
+      deregister();
+    }
   }
 
   public void register() {

@@ -11,7 +11,9 @@ import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.WorkerConfig;
 import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
+import io.taskbroker.worker.executor.Outcomes;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.Gate;
 import io.taskbroker.worker.testing.ManualWorker;
@@ -82,21 +84,25 @@ class FencingTest extends WorkerDatabaseTest {
     Job[] claims = rescuedAndReclaimed("fence-completer", a, b);
     b.complete(claims[1], Json.object().put("by", "B"));
     List<RunningJob> done = new CopyOnWriteArrayList<>();
+    Outcomes outcomes =
+        new Outcomes(
+            "completer-a",
+            Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
+            InstantSource.system(),
+            WorkerConfig.DEFAULT_MAX_RESULT_BYTES);
     Completer completer =
         new Completer(
             new WorkerRepository(database),
-            "completer-a",
-            Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
-            100,
-            Duration.ofSeconds(5),
-            done::add,
+            new Completer.Settings("completer-a", 100, Duration.ofSeconds(5), 100),
+            outcomes,
+            JobListeners.none(),
             InstantSource.system(),
-            WorkerConfig.DEFAULT_MAX_RESULT_BYTES,
             Supervisor.alone("completer-a").unit("completer", Duration.ofHours(1)));
     completer.start();
     try {
-      RunningJob stale = new RunningJob(claims[0], "fence-completer");
-      completer.accept(stale, new Outcome.Completed(Json.object().put("by", "A")));
+      RunningJob stale = RunningJob.unowned(claims[0], done::add);
+      completer.accept(
+          outcomes.prepare(stale, new Outcome.Completed(Json.object().put("by", "A"))));
 
       within(5).until(() -> done.size() == 1);
       assertThat(done).containsExactly(stale);

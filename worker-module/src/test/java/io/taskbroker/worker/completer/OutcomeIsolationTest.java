@@ -16,7 +16,9 @@ import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
+import io.taskbroker.worker.executor.Outcomes;
 import io.taskbroker.worker.executor.RunningJob;
+import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.Gate;
 import io.taskbroker.worker.testing.ManualWorker;
@@ -124,16 +126,19 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
       List<Job> claimed = claimer.claim("batch", 10, Duration.ofMinutes(1));
       assertThat(claimed).hasSize(10);
       List<RunningJob> done = new CopyOnWriteArrayList<>();
+      Outcomes outcomes =
+          new Outcomes(
+              "batch-writer",
+              Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
+              InstantSource.system(),
+              1024);
       Completer completer =
           new Completer(
               new WorkerRepository(database),
-              "batch-writer",
-              Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
-              100,
-              Duration.ofSeconds(5),
-              done::add,
+              new Completer.Settings("batch-writer", 100, Duration.ofSeconds(5), 100),
+              outcomes,
+              JobListeners.none(),
               InstantSource.system(),
-              1024,
               Supervisor.alone("batch-writer").unit("completer", Duration.ofHours(1)));
       Map<UUID, String> expectedError = new HashMap<>();
       List<UUID> good = new ArrayList<>();
@@ -142,7 +147,7 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
       kinds.add("oversized");
       kinds.add("refused");
       for (int i = 0; i < claimed.size(); i++) {
-        RunningJob running = new RunningJob(claimed.get(i), "batch");
+        RunningJob running = RunningJob.unowned(claimed.get(i), done::add);
         String kind = i < kinds.size() ? kinds.get(i) : null;
         JsonNode result;
         if (kind == null) {
@@ -158,7 +163,7 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
           result = UNRECORDABLE.get(kind).get();
           expectedError.put(running.id(), "result could not be recorded: ");
         }
-        completer.accept(running, new Outcome.Completed(result));
+        completer.accept(outcomes.prepare(running, new Outcome.Completed(result)));
       }
       completer.start();
       try {

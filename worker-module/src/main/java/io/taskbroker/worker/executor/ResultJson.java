@@ -1,4 +1,4 @@
-package io.taskbroker.worker.completer;
+package io.taskbroker.worker.executor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
