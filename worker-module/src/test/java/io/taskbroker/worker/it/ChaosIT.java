@@ -77,12 +77,10 @@ class ChaosIT extends ProcessIt {
    */
   static final boolean INCLUDE_UNDECODABLE_PAYLOADS = true;
 
-  private static final Set<String> FINAL = Set.of("completed", "failed", "cancelled");
-
   /**
    * What the chaos submits: the plugin, its payload, the status it must end in (null: any final
-   * one) and the words of the error it must end with when it fails (unless its worker died under
-   * its last attempt, which is then the error).
+   * one) and words its error must hold when it fails (unless its worker died under its last
+   * attempt: then that is the error).
    */
   enum Kind {
     GOOD("counted", "completed", null),
