@@ -10,9 +10,9 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Records what the test plugins do into {@code it_executions} and {@code it_cancel_seen}, over
- * plain JDBC connections of its own: the tests count executions independently of taskbroker's own
- * bookkeeping, so a bug there cannot hide itself.
+ * Records what the test plugins do into {@code it_executions}, {@code it_finished} and {@code
+ * it_cancel_seen}, over plain JDBC connections of its own: the tests count executions independently
+ * of taskbroker's own bookkeeping, so a bug there cannot hide itself.
  *
  * <p>Runs inside a worker process. Each execution carries a random id and is inserted with {@code
  * ON CONFLICT DO NOTHING}: when the server goes away (the PostgreSQL restart test) a write is
@@ -46,6 +46,23 @@ final class ExecutionRecorder implements AutoCloseable {
     UUID executionId = UUID.randomUUID();
     write(
         "INSERT INTO it_executions (exec_id, job_id, worker, attempt) VALUES (?, ?, ?, ?)"
+            + " ON CONFLICT (exec_id) DO NOTHING",
+        statement -> {
+          statement.setObject(1, executionId);
+          statement.setObject(2, jobId);
+          statement.setString(3, workerId);
+          statement.setInt(4, attempt);
+        });
+  }
+
+  /**
+   * One execution of a job has finished its work and is about to return its result (which the
+   * worker may or may not then get written: it can be killed in between).
+   */
+  void finished(UUID jobId, String workerId, int attempt) throws InterruptedException {
+    UUID executionId = UUID.randomUUID();
+    write(
+        "INSERT INTO it_finished (exec_id, job_id, worker, attempt) VALUES (?, ?, ?, ?)"
             + " ON CONFLICT (exec_id) DO NOTHING",
         statement -> {
           statement.setObject(1, executionId);

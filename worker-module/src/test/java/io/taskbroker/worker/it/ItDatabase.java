@@ -68,6 +68,15 @@ final class ItDatabase implements AutoCloseable {
             + " attempt int NOT NULL,"
             + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
     execute("CREATE INDEX IF NOT EXISTS it_executions_job ON it_executions (job_id)");
+    // Executions that finished their work and returned a result (plugins that record it).
+    execute(
+        "CREATE TABLE IF NOT EXISTS it_finished ("
+            + " exec_id uuid UNIQUE,"
+            + " job_id uuid NOT NULL,"
+            + " worker text NOT NULL,"
+            + " attempt int NOT NULL,"
+            + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
+    execute("CREATE INDEX IF NOT EXISTS it_finished_job ON it_finished (job_id)");
     // The ids of jobs a test submitted in bulk (INSERT ... SELECT taskbroker.submit(...)).
     execute("CREATE TABLE IF NOT EXISTS it_submitted (id uuid PRIMARY KEY)");
     execute(

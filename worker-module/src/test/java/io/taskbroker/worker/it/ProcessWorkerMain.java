@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * worker} command does, through {@link ProcessStopSignals}: SIGTERM stops it gracefully (stop
  * claiming, drain, hand back with the attempt refunded; exit 143 as a JVM stopped by SIGTERM);
  * {@code System.exit} from a plugin drains too but spends the attempts it hands back; a worker that
- * failed (an Error on a unit) exits 1.
+ * failed (an Error on a unit) exits 1, and so does one that could not start.
  */
 public final class ProcessWorkerMain {
   private ProcessWorkerMain() {}
@@ -66,7 +66,21 @@ public final class ProcessWorkerMain {
     PluginRegistry plugins = PluginRegistry.of(TestPlugins.all(recorder, workerId));
     StopRequest stop =
         new ProcessStopSignals().watch(config.drainTimeout().plus(Duration.ofSeconds(30)));
-    Worker worker = Worker.start(database, config, plugins);
+    Worker worker;
+    try {
+      worker = Worker.start(database, config, plugins);
+    } catch (RuntimeException e) {
+      // E.g. its registration met a terminated connection (the chaos test). Exit at once and
+      // non-zero, as the worker command does, rather than let the stop hook wait for a drain
+      // that never comes.
+      System.out.println("START FAILED " + workerId + ": " + e);
+      System.out.flush();
+      stop.close();
+      recorder.close();
+      database.close();
+      System.exit(1);
+      return;
+    }
     exitWhenTheTestIsGone();
     System.out.println("READY " + workerId);
     System.out.flush();

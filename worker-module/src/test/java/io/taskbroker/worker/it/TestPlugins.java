@@ -6,6 +6,7 @@ import io.taskbroker.api.plugin.TaskContext;
 import io.taskbroker.api.plugin.TaskPlugin;
 import io.taskbroker.common.Json;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -24,7 +25,13 @@ final class TestPlugins {
         new Slow(recorder, workerId),
         new Poison(recorder, workerId),
         new Exit(recorder, workerId),
-        new Cancellable(recorder, workerId));
+        new Cancellable(recorder, workerId),
+        new Counted(recorder, workerId),
+        new Throwing(recorder, workerId),
+        new Stubborn(recorder, workerId),
+        new Unwritable(recorder, workerId),
+        new BadProgress(recorder, workerId),
+        new HugeError(recorder, workerId));
   }
 
   static ObjectNode result(String workerId, TaskContext context) {
@@ -164,6 +171,137 @@ final class TestPlugins {
         }
       }
       return result(workerId, context);
+    }
+  }
+
+  /**
+   * {@code counted}: records its start, sleeps a random time between {@code min_ms} and {@code
+   * max_ms} interruptibly, records that it finished (in {@code it_finished}, with its worker and
+   * attempt) and returns {@code {worker, attempt}}. Whether that result was then written is the
+   * jobs table's business: a worker killed between the two leaves a finish that was never written,
+   * and the job runs again.
+   */
+  static final class Counted extends Recording {
+    Counted(ExecutionRecorder recorder, String workerId) {
+      super("counted", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) throws Exception {
+      ObjectNode payload = context.payload();
+      long min = payload.path("min_ms").asLong(5);
+      long max = Math.max(min, payload.path("max_ms").asLong(50));
+      TimeUnit.MILLISECONDS.sleep(ThreadLocalRandom.current().nextLong(min, max + 1));
+      recorder.finished(context.jobId(), workerId, context.attempt());
+      return result(workerId, context);
+    }
+  }
+
+  /** {@code throws}: records, then throws, every time it runs. */
+  static final class Throwing extends Recording {
+    static final String MESSAGE = "the throws plugin fails on purpose";
+
+    Throwing(ExecutionRecorder recorder, String workerId) {
+      super("throws", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) {
+      throw new IllegalStateException(MESSAGE);
+    }
+  }
+
+  /**
+   * {@code stubborn}: records, then ignores interruption (a timeout's or a cancel's) and its
+   * context's cancellation for {@code max_ms} (default 10 s), then returns a result, which comes
+   * too late to count. Sleeps in short steps, so an interrupt costs no CPU.
+   */
+  static final class Stubborn extends Recording {
+    Stubborn(ExecutionRecorder recorder, String workerId) {
+      super("stubborn", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) {
+      long deadline =
+          System.nanoTime()
+              + TimeUnit.MILLISECONDS.toNanos(context.payload().path("max_ms").asLong(10_000));
+      while (System.nanoTime() < deadline) {
+        try {
+          TimeUnit.MILLISECONDS.sleep(50);
+        } catch (InterruptedException e) {
+          // Ignored on purpose: this plugin is the one that does not stop when asked.
+        }
+      }
+      return result(workerId, context);
+    }
+  }
+
+  /**
+   * {@code unwritable}: records, then returns a result PostgreSQL cannot store, by {@code kind}:
+   * {@code nul} (U+0000 in a string), {@code surrogate} (a lone UTF-16 surrogate) or {@code
+   * oversized} (a string of {@code chars} characters, default 17 million: over the worker's default
+   * 16 MB result limit).
+   */
+  static final class Unwritable extends Recording {
+    Unwritable(ExecutionRecorder recorder, String workerId) {
+      super("unwritable", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) {
+      ObjectNode payload = context.payload();
+      ObjectNode result = result(workerId, context);
+      String kind = payload.path("kind").asText();
+      switch (kind) {
+        case "nul" -> result.put("text", "before\u0000after");
+        case "surrogate" -> result.put("text", "before\ud800after");
+        case "oversized" -> result.put("text", "x".repeat(payload.path("chars").asInt(17_000_000)));
+        default -> throw new IllegalArgumentException("unknown kind '" + kind + "'");
+      }
+      return result;
+    }
+  }
+
+  /**
+   * {@code bad-progress}: records, reports progress whose message PostgreSQL refuses ({@code kind}
+   * {@code nul} or {@code surrogate}), stays running for {@code sleep_ms} (default 1.5 s, several
+   * heartbeats) and completes.
+   */
+  static final class BadProgress extends Recording {
+    BadProgress(ExecutionRecorder recorder, String workerId) {
+      super("bad-progress", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) throws Exception {
+      String kind = context.payload().path("kind").asText();
+      String message =
+          switch (kind) {
+            case "nul" -> "half\u0000way";
+            case "surrogate" -> "half\udc00way";
+            default -> throw new IllegalArgumentException("unknown kind '" + kind + "'");
+          };
+      context.reportProgress(0.5, message);
+      TimeUnit.MILLISECONDS.sleep(context.payload().path("sleep_ms").asLong(1_500));
+      return result(workerId, context);
+    }
+  }
+
+  /**
+   * {@code huge-error}: records, then throws an exception whose message is {@code chars} characters
+   * long (default 20 million), every time it runs.
+   */
+  static final class HugeError extends Recording {
+    HugeError(ExecutionRecorder recorder, String workerId) {
+      super("huge-error", recorder, workerId);
+    }
+
+    @Override
+    JsonNode run(TaskContext context) {
+      int chars = context.payload().path("chars").asInt(20_000_000);
+      throw new IllegalStateException(
+          String.format(Locale.ROOT, "huge error of %d characters: ", chars) + "e".repeat(chars));
     }
   }
 }
