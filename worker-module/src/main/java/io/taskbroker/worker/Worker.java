@@ -22,6 +22,7 @@ import io.taskbroker.worker.notify.WorkerNotifications;
 import io.taskbroker.worker.plugins.PluginRegistry;
 import io.taskbroker.worker.producer.Producer;
 import io.taskbroker.worker.registration.Registration;
+import io.taskbroker.worker.scheduler.Scheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -70,6 +71,7 @@ public final class Worker implements AutoCloseable {
   private ShutdownReport shutdownReport;
   private final Supervisor supervisor;
   private final PeriodicTask watchdog;
+  private final Scheduler scheduler;
 
   private Worker(Database database, WorkerConfig config, PluginRegistry plugins) {
     this.config = config;
@@ -157,6 +159,13 @@ public final class Worker implements AutoCloseable {
     // (polling covers a silent one), but its death stops the worker like any other unit's.
     Supervisor.Unit notifier = supervisor.unit("notifier", Duration.ofDays(36_500));
     notifications.onDeath(notifier::died);
+    this.scheduler =
+        new Scheduler(
+            new io.taskbroker.common.sql.ScheduleRepository(database),
+            config.schedules(),
+            config.schedulerInterval(),
+            config.clock(),
+            supervisor.unit("scheduler", stallBound(config.schedulerInterval())));
     // Reports units that stopped going round; cheap (no SQL), so it runs with the heartbeat.
     this.watchdog =
         new PeriodicTask(
@@ -184,6 +193,8 @@ public final class Worker implements AutoCloseable {
   }
 
   private void startUnits() {
+    // Declared schedules first, before any thread runs: a refused one stops the start cleanly.
+    scheduler.declare();
     registration.register();
     warnIfAutovacuumOff();
     notifications.start();
@@ -196,6 +207,7 @@ public final class Worker implements AutoCloseable {
     if (pruner != null) {
       pruner.start();
     }
+    scheduler.start();
     // The producers' first claim must come after LISTEN is up: a job submitted between that
     // claim and the LISTEN would otherwise wait for the next poll.
     if (!notifications.awaitListening(listenTimeout)) {
@@ -444,6 +456,7 @@ public final class Worker implements AutoCloseable {
             id(),
             e.getMessage());
       }
+      scheduler.stop();
       heartbeater.stop();
       watchdog.stop();
       if (rescuer != null) {

@@ -1,12 +1,15 @@
 package io.taskbroker.worker;
 
 import io.taskbroker.common.InvalidConfigException;
+import io.taskbroker.common.ScheduleDefinition;
+import io.taskbroker.worker.scheduler.Slots;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
@@ -32,6 +35,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param pruneInterval how often the pruner runs
  * @param maxResultBytes the largest result recorded, in UTF-8 bytes of its JSON; a job whose result
  *     is larger ends failed, saying so
+ * @param schedules recurring schedules declared in code, upserted when the worker starts
+ * @param schedulerInterval how often the scheduler looks for due schedule slots (jittered)
  */
 public record WorkerConfig(
     String workerId,
@@ -51,7 +56,9 @@ public record WorkerConfig(
     Duration pruneInterval,
     boolean rescuerEnabled,
     InstantSource clock,
-    long maxResultBytes) {
+    long maxResultBytes,
+    List<ScheduleDefinition> schedules,
+    Duration schedulerInterval) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_CONCURRENCY = 10;
@@ -68,11 +75,13 @@ public record WorkerConfig(
   public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
   public static final Duration DEFAULT_PRUNE_INTERVAL = Duration.ofMinutes(1);
   public static final long DEFAULT_MAX_RESULT_BYTES = 16L * 1024 * 1024;
+  public static final Duration DEFAULT_SCHEDULER_INTERVAL = Duration.ofSeconds(1);
   // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
   public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;
 
   public WorkerConfig {
     queues = Map.copyOf(queues);
+    schedules = List.copyOf(schedules);
   }
 
   public static Builder builder() {
@@ -126,6 +135,8 @@ public record WorkerConfig(
     private boolean rescuerEnabled = true;
     private InstantSource clock = InstantSource.system();
     private long maxResultBytes = DEFAULT_MAX_RESULT_BYTES;
+    private final Map<String, ScheduleDefinition> schedules = new LinkedHashMap<>();
+    private Duration schedulerInterval = DEFAULT_SCHEDULER_INTERVAL;
 
     private Builder() {}
 
@@ -235,6 +246,21 @@ public record WorkerConfig(
       return this;
     }
 
+    /**
+     * Declares a recurring schedule: upserted when the worker starts (idempotent; a changed
+     * definition updates the row). A later one of the same name replaces an earlier one.
+     */
+    public Builder schedule(ScheduleDefinition schedule) {
+      schedules.put(Objects.requireNonNull(schedule, "schedule").name(), schedule);
+      return this;
+    }
+
+    /** Default 1 s. */
+    public Builder schedulerInterval(Duration schedulerInterval) {
+      this.schedulerInterval = schedulerInterval;
+      return this;
+    }
+
     public WorkerConfig build() {
       if (queues.isEmpty()) {
         throw new InvalidConfigException("a worker needs at least one queue");
@@ -302,6 +328,11 @@ public record WorkerConfig(
                 + ", got "
                 + maxResultBytes);
       }
+      positive("scheduler interval", schedulerInterval, Duration.ofMillis(10));
+      for (ScheduleDefinition schedule : schedules.values()) {
+        // The full check (cron-utils, java.time zones), before anything is written.
+        Slots.parse(schedule.cron(), schedule.timeZone());
+      }
       return new WorkerConfig(
           workerId == null ? generateWorkerId() : workerId,
           queues,
@@ -320,7 +351,9 @@ public record WorkerConfig(
           pruneInterval,
           rescuerEnabled,
           Objects.requireNonNull(clock, "clock"),
-          maxResultBytes);
+          maxResultBytes,
+          List.copyOf(schedules.values()),
+          schedulerInterval);
     }
 
     private static void positive(String name, Duration value, Duration minimum) {
