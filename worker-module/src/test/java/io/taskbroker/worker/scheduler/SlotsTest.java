@@ -58,6 +58,9 @@ class SlotsTest {
             "2026-03-29T03:30+02:00",
             "2026-03-30T02:30+02:00",
             "2026-03-31T02:30+02:00");
+    // Asked at 03:10 CEST, just after the change (a schedule upserted then): the shifted 02:30
+    // is still ahead.
+    assertThat(slots.next(utc("2026-03-29T01:10:00Z"))).contains(utc("2026-03-29T01:30:00Z"));
   }
 
   @Test
