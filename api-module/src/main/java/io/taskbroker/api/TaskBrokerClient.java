@@ -13,6 +13,7 @@ import io.taskbroker.common.Migrations;
 import io.taskbroker.common.NewJob;
 import io.taskbroker.common.QueueStats;
 import io.taskbroker.common.sql.JobRepository;
+import io.taskbroker.common.sql.ScheduleRepository;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -175,6 +176,11 @@ public final class TaskBrokerClient implements AutoCloseable {
    */
   public ResultView result(UUID id) {
     return ResultView.of(require(id));
+  }
+
+  /** Recurring schedules: upsert, pause, resume, delete, trigger and list them. */
+  public Schedules schedules() {
+    return new Schedules(new ScheduleRepository(database));
   }
 
   public List<QueueStats> stats() {

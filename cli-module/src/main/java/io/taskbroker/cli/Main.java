@@ -56,6 +56,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       CancelCommand.class,
       PruneCommand.class,
       StatsCommand.class,
+      SchedulesCommand.class,
       DevCommand.class,
       BenchCommand.class,
       HelpCommand.class

@@ -17,6 +17,7 @@ import io.taskbroker.cli.internal.Times;
 import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.QueueStats;
+import io.taskbroker.common.Schedule;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,7 +36,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Show job counts per queue (taskbroker.queue_stats), the live workers (taskbroker.workers)"
-          + " and pending jobs that no live worker can run (taskbroker.unserved_jobs)."
+          + " and pending jobs that no live worker can run (taskbroker.unserved_jobs), and the"
+          + " recurring schedules (taskbroker.schedules)."
     })
 final class StatsCommand implements Callable<Integer> {
   private final CliContext context;
@@ -55,17 +57,20 @@ final class StatsCommand implements Callable<Integer> {
     List<QueueStats> queues;
     List<WorkerRow> workers;
     List<UnservedRow> unserved;
+    List<Schedule> schedules;
     try (TaskBrokerClient client = Clients.open(database, context)) {
       CliQueries queries = new CliQueries(client.database().jdbi());
       queues = Clients.read("the queue statistics", client::stats);
       workers = Clients.read("the workers", queries::workers);
       unserved = Clients.read("the unserved jobs", queries::unserved);
+      schedules = Clients.read("the schedules", () -> client.schedules().list());
     }
     if (json) {
       Map<String, Object> all = new LinkedHashMap<>();
       all.put("queues", queues.stream().map(StatsCommand::queueJson).toList());
       all.put("workers", workers.stream().map(StatsCommand::workerJson).toList());
       all.put("unserved", unserved.stream().map(StatsCommand::unservedJson).toList());
+      all.put("schedules", schedules.stream().map(SchedulesCommand::json).toList());
       context.out().println(CliJson.write(all));
       return ExitCodes.OK;
     }
@@ -121,6 +126,10 @@ final class StatsCommand implements Callable<Integer> {
           row.queue(), row.plugin(), row.pending(), Times.local(row.oldestCreatedAt()));
     }
     printOr(unservedTable, out, "  (none)");
+
+    out.println();
+    out.println("SCHEDULES");
+    printOr(SchedulesCommand.table(schedules), out, "  (no schedules)");
     return ExitCodes.OK;
   }
 

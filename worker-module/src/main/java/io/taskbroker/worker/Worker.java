@@ -24,6 +24,7 @@ import io.taskbroker.worker.notify.WorkerNotifications;
 import io.taskbroker.worker.plugins.PluginRegistry;
 import io.taskbroker.worker.producer.Producer;
 import io.taskbroker.worker.registration.Registration;
+import io.taskbroker.worker.scheduler.Scheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -84,6 +85,7 @@ public final class Worker implements AutoCloseable {
   private final JobListeners listeners;
   // Every unit but the producers, in start order.
   private final List<Service> background = new ArrayList<>();
+  private final Scheduler scheduler;
 
   /**
    * Builds every unit, starting none.
@@ -197,6 +199,13 @@ public final class Worker implements AutoCloseable {
     this.notifications =
         new WorkerNotifications(
             database, id, producers, this::cancelRequested, heartbeater::beatSoon, notifier);
+    this.scheduler =
+        new Scheduler(
+            new io.taskbroker.common.sql.ScheduleRepository(database),
+            config.schedules(),
+            config.schedulerInterval(),
+            config.clock(),
+            supervisor.unit("scheduler", stallBound(config.schedulerInterval())));
     // Reports units that stopped going round; cheap (no SQL), so it runs with the heartbeat.
     PeriodicTask watchdog =
         new PeriodicTask(
@@ -218,6 +227,7 @@ public final class Worker implements AutoCloseable {
     if (pruner != null) {
       background.add(pruner);
     }
+    background.add(scheduler);
     background.add(executor);
   }
 
@@ -260,6 +270,8 @@ public final class Worker implements AutoCloseable {
   }
 
   private void startUnits() {
+    // Declared schedules first, before any thread runs: a refused one stops the start cleanly.
+    scheduler.declare();
     // The registration first: a database out of reach fails the start before any thread runs.
     background.forEach(Service::start);
     warnIfAutovacuumOff();

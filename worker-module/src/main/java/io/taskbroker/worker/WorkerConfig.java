@@ -2,6 +2,8 @@ package io.taskbroker.worker;
 
 import io.taskbroker.api.spi.JobLifecycleListener;
 import io.taskbroker.common.InvalidConfigException;
+import io.taskbroker.common.ScheduleDefinition;
+import io.taskbroker.worker.scheduler.Slots;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -36,6 +38,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *     is larger ends failed, saying so
  * @param listeners told of every step of every job (metrics, logging context); a listener's failure
  *     never affects a job
+ * @param schedules recurring schedules declared in code, upserted when the worker starts
+ * @param schedulerInterval how often the scheduler looks for due schedule slots (jittered)
  */
 public record WorkerConfig(
     String workerId,
@@ -56,7 +60,9 @@ public record WorkerConfig(
     boolean rescuerEnabled,
     InstantSource clock,
     long maxResultBytes,
-    List<JobLifecycleListener> listeners) {
+    List<JobLifecycleListener> listeners,
+    List<ScheduleDefinition> schedules,
+    Duration schedulerInterval) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_CONCURRENCY = 10;
@@ -73,6 +79,7 @@ public record WorkerConfig(
   public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
   public static final Duration DEFAULT_PRUNE_INTERVAL = Duration.ofMinutes(1);
   public static final long DEFAULT_MAX_RESULT_BYTES = 16L * 1024 * 1024;
+  public static final Duration DEFAULT_SCHEDULER_INTERVAL = Duration.ofSeconds(1);
   // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
   public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;
 
@@ -162,6 +169,12 @@ public record WorkerConfig(
     }
     queues = Map.copyOf(queues);
     listeners = listeners == null ? List.of() : List.copyOf(listeners);
+    positive("scheduler interval", schedulerInterval, Duration.ofMillis(10));
+    schedules = schedules == null ? List.of() : List.copyOf(schedules);
+    for (ScheduleDefinition schedule : schedules) {
+      // The full check (cron-utils, java.time zones), before anything is written.
+      Slots.parse(schedule.cron(), schedule.timeZone());
+    }
   }
 
   public static Builder builder() {
@@ -222,6 +235,8 @@ public record WorkerConfig(
     private InstantSource clock = InstantSource.system();
     private long maxResultBytes = DEFAULT_MAX_RESULT_BYTES;
     private final List<JobLifecycleListener> listeners = new ArrayList<>();
+    private final Map<String, ScheduleDefinition> schedules = new LinkedHashMap<>();
+    private Duration schedulerInterval = DEFAULT_SCHEDULER_INTERVAL;
 
     private Builder() {}
 
@@ -341,6 +356,24 @@ public record WorkerConfig(
     }
 
     /**
+     * Declares a recurring schedule: upserted when the worker starts (idempotent; a changed
+     * definition updates the row). A later one of the same name replaces an earlier one.
+     */
+    public Builder schedule(ScheduleDefinition schedule) {
+      if (schedule == null) {
+        throw new InvalidConfigException("schedule must not be null");
+      }
+      schedules.put(schedule.name(), schedule);
+      return this;
+    }
+
+    /** Default 1 s. */
+    public Builder schedulerInterval(Duration schedulerInterval) {
+      this.schedulerInterval = schedulerInterval;
+      return this;
+    }
+
+    /**
      * @throws InvalidConfigException naming the first bad value
      */
     public WorkerConfig build() {
@@ -363,7 +396,9 @@ public record WorkerConfig(
           rescuerEnabled,
           clock,
           maxResultBytes,
-          listeners);
+          listeners,
+          List.copyOf(schedules.values()),
+          schedulerInterval);
     }
   }
 }

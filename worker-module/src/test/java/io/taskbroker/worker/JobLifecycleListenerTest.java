@@ -174,6 +174,8 @@ class JobLifecycleListenerTest extends WorkerDatabaseTest {
         rejected);
     gate.open();
     within(10).until(() -> worker.rejectedWrites() == 1);
+    // Listeners hear of a step after it is taken: the count can be ahead of the event.
+    within(10).until(() -> listener.of(rejected).contains("rejected"));
 
     assertThat(listener.of(completed))
         .containsExactly("claimed:1", "started:1", "finished:COMPLETED");

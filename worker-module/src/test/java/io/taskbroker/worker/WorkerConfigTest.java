@@ -133,7 +133,9 @@ class WorkerConfigTest {
                     valid.rescuerEnabled(),
                     valid.clock(),
                     valid.maxResultBytes(),
-                    valid.listeners()))
+                    valid.listeners(),
+                    valid.schedules(),
+                    valid.schedulerInterval()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "PT3S", "half the lease", "PT2S");
     assertThatThrownBy(
@@ -157,7 +159,9 @@ class WorkerConfigTest {
                     valid.rescuerEnabled(),
                     valid.clock(),
                     valid.maxResultBytes(),
-                    valid.listeners()))
+                    valid.listeners(),
+                    valid.schedules(),
+                    valid.schedulerInterval()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("worker id", "' '");
     assertThatThrownBy(
@@ -181,7 +185,9 @@ class WorkerConfigTest {
                     valid.rescuerEnabled(),
                     null,
                     valid.maxResultBytes(),
-                    valid.listeners()))
+                    valid.listeners(),
+                    valid.schedules(),
+                    valid.schedulerInterval()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "null");
   }

@@ -1,6 +1,7 @@
 package io.taskbroker.worker.registration;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.sql.WorkerRegistration;
 import io.taskbroker.common.sql.WorkerRepository;
@@ -23,6 +24,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Registration implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Registration.class);
+  // 100 + 200 + 400 + 800 + 1600 ms: about three seconds of a dropped connection are ridden out.
+  private static final int REGISTER_ATTEMPTS = 6;
+  private static final long REGISTER_FIRST_BACKOFF_MILLIS = 100;
 
   private final WorkerRepository repository;
   private final WorkerRegistration row;
@@ -66,8 +70,41 @@ public final class Registration implements Service {
     }
   }
 
+  /**
+   * Inserts (or refreshes) the row. A connection the server just dropped (a restart, a terminated
+   * backend: SQLSTATE 08xxx or 57P01) is the pool's to replace, so a worker starting during such a
+   * blip tries again for a few seconds before it gives up starting; any other failure is thrown at
+   * once.
+   *
+   * @throws io.taskbroker.common.DatabaseException when the database stays unreachable
+   */
   public void register() {
-    repository.register(row);
+    long backoffMillis = REGISTER_FIRST_BACKOFF_MILLIS;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        repository.register(row);
+        if (attempt > 1) {
+          LOG.info("Worker {}: registered after {} attempts", row.id(), attempt);
+        }
+        return;
+      } catch (DatabaseException e) {
+        if (!e.isConnectionLoss() || attempt >= REGISTER_ATTEMPTS) {
+          throw e;
+        }
+        LOG.warn(
+            "Worker {}: cannot register ({}); trying again in {} ms",
+            row.id(),
+            e.getMessage(),
+            backoffMillis);
+        try {
+          Thread.sleep(backoffMillis);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+        backoffMillis *= 2;
+      }
+    }
   }
 
   /** Alive: refreshes the row's heartbeat and writes the units' health, in one UPDATE. */
