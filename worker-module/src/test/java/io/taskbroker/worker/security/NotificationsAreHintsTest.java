@@ -134,11 +134,18 @@ class NotificationsAreHintsTest extends WorkerDatabaseTest {
     within(10).until(worker::isListening);
     within(10).until(() -> worker.claimCount() >= 1);
     long before = worker.claimCount();
+    long started = System.nanoTime();
 
     notifyAs(roles.create("nobody"), "taskbroker_new_job", 2_000, "hint-burst");
     jobs.execute("SELECT taskbroker.submit('hint-burst', '{}'::jsonb, 'hint-burst')");
     within(10).until(() -> plugin.finishedExecutions() == 1);
 
-    assertThat(worker.claimCount() - before).isBetween(1L, 49L);
+    // The producer's promise is a rate, not a count: during a flood of NOTIFYs it claims at most
+    // about five times a second (quiet windows doubling to 200 ms), plus the few claims while the
+    // window grows. On a loaded machine the same 2,000 NOTIFYs arrive over a longer time, so the
+    // bound grows with it; one claim per NOTIFY, or one per few, still fails by far.
+    double seconds = (System.nanoTime() - started) / 1e9;
+    long allowed = 10 + (long) Math.ceil(5.5 * seconds);
+    assertThat(worker.claimCount() - before).isBetween(1L, Math.max(49L, allowed));
   }
 }
