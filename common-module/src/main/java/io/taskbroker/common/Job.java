@@ -42,60 +42,6 @@ public record Job(
     Instant cancelRequestedAt,
     String decodeError) {
 
-  /** A row whose every column was decoded. */
-  public Job(
-      UUID id,
-      String queue,
-      String plugin,
-      ObjectNode payload,
-      ObjectNode metadata,
-      JobStatus status,
-      int priority,
-      Instant runAt,
-      int attempt,
-      int maxAttempts,
-      Integer timeoutMs,
-      Instant createdAt,
-      Instant startedAt,
-      Instant completedAt,
-      String workerId,
-      Instant heartbeatAt,
-      Instant leaseExpiresAt,
-      Float progress,
-      String progressMessage,
-      JsonNode result,
-      String error,
-      JsonNode errors,
-      String uniqueKey,
-      Instant cancelRequestedAt) {
-    this(
-        id,
-        queue,
-        plugin,
-        payload,
-        metadata,
-        status,
-        priority,
-        runAt,
-        attempt,
-        maxAttempts,
-        timeoutMs,
-        createdAt,
-        startedAt,
-        completedAt,
-        workerId,
-        heartbeatAt,
-        leaseExpiresAt,
-        progress,
-        progressMessage,
-        result,
-        error,
-        errors,
-        uniqueKey,
-        cancelRequestedAt,
-        null);
-  }
-
   /** Whether every column of the row was decoded (see {@link #decodeError()}). */
   public boolean isDecoded() {
     return decodeError == null;
