@@ -142,7 +142,8 @@ public final class Worker implements AutoCloseable {
                   plugins.claimFilter(),
                   config.lease(),
                   config.pollInterval(),
-                  config.maxClaimBatch()),
+                  config.maxClaimBatch(),
+                  config.prefetchFor(queue.getValue())),
               repository,
               active,
               executor,
@@ -365,6 +366,11 @@ public final class Worker implements AutoCloseable {
   /** Jobs this worker holds now (running, or finished with the outcome not yet written). */
   public int runningCount() {
     return active.size();
+  }
+
+  /** Jobs claimed ahead and waiting for a slot, across the queues (included in runningCount). */
+  public int prefetchedCount() {
+    return producers.values().stream().mapToInt(Producer::buffered).sum();
   }
 
   public long completedWrites() {

@@ -12,6 +12,8 @@ import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -20,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +45,16 @@ import org.slf4j.LoggerFactory;
  * RunningJob#freeSlot()}, and the job leaves the worker once, through {@link RunningJob#leave()}),
  * so nothing goes through the worker on the way.
  *
+ * <p>While the queue's jobs finish fast, it also claims ahead: up to {@code prefetch} jobs beyond
+ * its slots wait in a local buffer, and a freed slot takes the next one at once, on the freeing
+ * thread, without a claim. Short jobs then cost a claim per buffer rather than per few free slots,
+ * which at low concurrency halves the transactions per job. A buffered job is claimed in the table
+ * (status {@code running}, its lease extended by the heartbeat, a cancel finds it) but not started;
+ * its timeout starts when it does. Jobs that take longer than {@link #PREFETCH_MAX_RUN_NANOS} on
+ * average switch the buffer off, so a slow job never holds another back for long that a free worker
+ * elsewhere could run. On stop the buffer is released: its jobs leave the worker unstarted and the
+ * worker's hand-back returns them to pending with their attempt refunded.
+ *
  * <p>Thread-safe. A {@link io.taskbroker.worker.internal.Service}: start and stop are idempotent;
  * stop before start is a no-op. {@link #claimOnce()} claims on the caller's thread instead (tests:
  * a worker moved by hand).
@@ -54,6 +67,13 @@ public final class Producer extends BackgroundLoop {
   private static final long NOTIFY_QUIET_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
   /**
+   * Claiming ahead pays only while jobs are short: a buffered job waits for a running one to end.
+   * Above this average run time (an exponential moving average over the last few dozen jobs) the
+   * producer claims only into free slots.
+   */
+  static final long PREFETCH_MAX_RUN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+  /**
    * What a producer claims and how.
    *
    * @param concurrency its slots: the most jobs of the queue it holds at once
@@ -61,6 +81,8 @@ public final class Producer extends BackgroundLoop {
    * @param lease how long a claimed job stays ours without a heartbeat
    * @param pollInterval how often it looks without being woken (jittered)
    * @param maxBatch the most jobs one claim takes
+   * @param prefetch the most claimed jobs held beyond the slots while jobs finish fast; 0 claims
+   *     only into free slots
    */
   public record Settings(
       String workerId,
@@ -69,7 +91,20 @@ public final class Producer extends BackgroundLoop {
       Collection<String> plugins,
       Duration lease,
       Duration pollInterval,
-      int maxBatch) {
+      int maxBatch,
+      int prefetch) {
+    /** Without claiming ahead. */
+    public Settings(
+        String workerId,
+        String queue,
+        int concurrency,
+        Collection<String> plugins,
+        Duration lease,
+        Duration pollInterval,
+        int maxBatch) {
+      this(workerId, queue, concurrency, plugins, lease, pollInterval, maxBatch, 0);
+    }
+
     public Settings {
       if (workerId == null || queue == null || lease == null || pollInterval == null) {
         throw new IllegalArgumentException("producer settings need a worker, queue, lease, poll");
@@ -83,6 +118,10 @@ public final class Producer extends BackgroundLoop {
                 + " and "
                 + maxBatch);
       }
+      if (prefetch < 0) {
+        throw new IllegalArgumentException(
+            "producer of " + queue + ": prefetch must be zero or positive, got " + prefetch);
+      }
       plugins = plugins == null ? null : List.copyOf(plugins);
     }
   }
@@ -95,6 +134,7 @@ public final class Producer extends BackgroundLoop {
   private final Duration lease;
   private final Duration pollInterval;
   private final int maxBatch;
+  private final int prefetch;
   private final ActiveJobs active;
   private final JobExecutor executor;
   private final JobListeners listeners;
@@ -115,6 +155,12 @@ public final class Producer extends BackgroundLoop {
   private long notifyQuietUntilNanos;
   private long notifyQuietNanos = NOTIFY_QUIET_MIN_NANOS;
   private long claims;
+  // Guarded by lock. Claimed jobs waiting for a slot, oldest first; closed once stopping.
+  private final ArrayDeque<Held> buffer = new ArrayDeque<>();
+  private boolean closed;
+  // Guarded by lock. Average run time of the queue's jobs (slot taken to slot freed); claims go
+  // ahead only while it is short. Starts "unknown": no prefetch until jobs have been seen.
+  private long averageRunNanos = Long.MAX_VALUE;
 
   /**
    * @param active the jobs the worker holds: a claimed job joins it, and leaves it when done
@@ -138,6 +184,7 @@ public final class Producer extends BackgroundLoop {
     this.lease = settings.lease();
     this.pollInterval = settings.pollInterval();
     this.maxBatch = settings.maxBatch();
+    this.prefetch = settings.prefetch();
     this.active = active;
     this.executor = executor;
     this.listeners = listeners;
@@ -218,16 +265,29 @@ public final class Producer extends BackgroundLoop {
 
   /**
    * A slot of this producer is free again; called once per claimed job, by {@link
-   * RunningJob#freeSlot()}.
+   * RunningJob#freeSlot()}. The next buffered job, if any, takes the slot at once, on this thread.
    */
-  private void slotFreed() {
+  private void slotFreed(SlotTimer timer) {
+    Held next;
     lock.lock();
     try {
+      if (!timer.hasSlot) {
+        // A job that never had a slot (held in the buffer) is done: cancelled, or released.
+        buffer.removeIf(held -> held.timer() == timer);
+        return;
+      }
+      timer.hasSlot = false;
       inFlight--;
       if (inFlight < 0) {
         overReleases.incrementAndGet();
         LOG.error("Producer {}: released more slots than claimed; this is a bug", queue);
         inFlight = 0;
+      }
+      noteRunTime(System.nanoTime() - timer.takenNanos);
+      next = closed ? null : buffer.poll();
+      if (next != null) {
+        inFlight++;
+        next.timer().take();
       }
       // Only wake when work is known to wait; otherwise a finished job would cost a claim.
       if (workLikely) {
@@ -237,6 +297,22 @@ public final class Producer extends BackgroundLoop {
     } finally {
       lock.unlock();
     }
+    if (next != null) {
+      executor.execute(next.job());
+    }
+  }
+
+  /** Folds one job's run time into the average (weight 1/16). Call with the lock held. */
+  private void noteRunTime(long nanos) {
+    averageRunNanos =
+        averageRunNanos == Long.MAX_VALUE
+            ? nanos
+            : averageRunNanos + (nanos - averageRunNanos) / 16;
+  }
+
+  /** How many jobs may wait in the buffer now. Call with the lock held. */
+  private int bufferCapacity() {
+    return averageRunNanos <= PREFETCH_MAX_RUN_NANOS ? prefetch : 0;
   }
 
   /** Work is likely waiting: look as soon as a slot is free. Call with the lock held. */
@@ -277,7 +353,7 @@ public final class Producer extends BackgroundLoop {
           // Goes round at least once per poll interval, also while every slot is taken.
           unit().progress();
           long now = System.nanoTime();
-          int slots = concurrency - inFlight;
+          int slots = concurrency - inFlight + bufferCapacity() - buffer.size();
           boolean due = now >= nextPollNanos || now >= timerNanos;
           if (slots > 0 && due) {
             break;
@@ -312,7 +388,8 @@ public final class Producer extends BackgroundLoop {
             Thread.currentThread().interrupt();
             return;
           }
-          if (concurrency - inFlight <= 0 && System.nanoTime() >= nextPollNanos) {
+          if (concurrency - inFlight + bufferCapacity() - buffer.size() <= 0
+              && System.nanoTime() >= nextPollNanos) {
             // Full at poll time: nothing to do until a slot frees; look again a poll later.
             nextPollNanos = System.nanoTime() + jitteredPoll();
           }
@@ -322,7 +399,7 @@ public final class Producer extends BackgroundLoop {
         }
         signalled = false;
         batchDeadlineNanos = 0;
-        free = concurrency - inFlight;
+        free = concurrency - inFlight + bufferCapacity() - buffer.size();
         // This claim sees the jobs of every NOTIFY delivered so far (each was sent at a commit).
         forNotify = notifyPending;
         notifyPending = false;
@@ -376,21 +453,118 @@ public final class Producer extends BackgroundLoop {
   }
 
   /**
-   * The claimed jobs are ours: each takes a slot, joins the jobs the worker holds and goes to the
-   * executor with its way back (its slot, its leaving).
+   * The claimed jobs are ours: each joins the jobs the worker holds, with its way back (its slot,
+   * its leaving), and goes to the executor when it has a slot, or waits in the buffer for one.
    */
   private void dispatch(List<Job> claimed) {
+    List<Held> held = new ArrayList<>(claimed.size());
+    for (Job job : claimed) {
+      // The slot's clock starts when the job takes a slot (below, or when a buffered job is
+      // handed one): the run time that decides the buffer's size excludes time spent waiting.
+      SlotTimer timer = new SlotTimer(this::slotFreed);
+      RunningJob running = new RunningJob(job, queue, timer, active::remove);
+      active.add(running);
+      listeners.claimed(job);
+      held.add(new Held(running, timer));
+    }
+    List<RunningJob> toRun = new ArrayList<>(held.size());
+    List<Held> released = List.of();
     lock.lock();
     try {
-      inFlight += claimed.size();
+      for (Held job : held) {
+        if (inFlight < concurrency) {
+          inFlight++;
+          job.timer().take();
+          toRun.add(job.job());
+        } else {
+          buffer.add(job);
+        }
+      }
+      if (closed) {
+        released = takeBuffer();
+      }
     } finally {
       lock.unlock();
     }
-    for (Job job : claimed) {
-      RunningJob running = new RunningJob(job, queue, this::slotFreed, active::remove);
-      active.add(running);
-      listeners.claimed(job);
-      executor.execute(running);
+    toRun.forEach(executor::execute);
+    release(released);
+  }
+
+  /** Empties the buffer. Call with the lock held. */
+  private List<Held> takeBuffer() {
+    List<Held> taken = new ArrayList<>(buffer);
+    buffer.clear();
+    return taken;
+  }
+
+  /**
+   * Buffered jobs that will not start here: they leave the worker unstarted, still running under it
+   * in the table, where the worker's hand-back (or, should the process die, the rescuer) returns
+   * them to pending.
+   */
+  private void release(List<Held> jobs) {
+    for (Held held : jobs) {
+      if (held.job().decide()) {
+        held.job().leave();
+      }
+    }
+  }
+
+  /** No buffered job starts any more: the producer is stopping. */
+  @Override
+  protected void stopping(long deadlineNanos) {
+    List<Held> released;
+    lock.lock();
+    try {
+      closed = true;
+      released = takeBuffer();
+    } finally {
+      lock.unlock();
+    }
+    if (!released.isEmpty()) {
+      LOG.info(
+          "Producer {}: stopping; {} claimed job(s) not yet started go back",
+          queue,
+          released.size());
+    }
+    release(released);
+  }
+
+  /** Jobs claimed and waiting for a slot (tests). */
+  public int buffered() {
+    lock.lock();
+    try {
+      return buffer.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A claimed job and its slot's timer. */
+  private record Held(RunningJob job, SlotTimer timer) {}
+
+  /**
+   * A job's way to give its slot back, which knows whether the job has a slot (a buffered job has
+   * none yet) and since when. Fields guarded by the producer's lock.
+   */
+  private static final class SlotTimer implements Runnable {
+    private final Consumer<SlotTimer> freed;
+    private boolean hasSlot;
+    private long takenNanos;
+
+    SlotTimer(Consumer<SlotTimer> freed) {
+      this.freed = freed;
+    }
+
+    /** The job takes a slot now. Call with the producer's lock held. */
+    void take() {
+      hasSlot = true;
+      takenNanos = System.nanoTime();
+    }
+
+    @Override
+    public void run() {
+      freed.accept(this);
     }
   }
 
