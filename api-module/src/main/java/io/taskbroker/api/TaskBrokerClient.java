@@ -2,6 +2,8 @@ package io.taskbroker.api;
 
 import io.taskbroker.api.internal.JobAwaiter;
 import io.taskbroker.api.internal.PgNotifier;
+import io.taskbroker.api.plugin.JobType;
+import io.taskbroker.api.spi.AmbientTransaction;
 import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
@@ -9,6 +11,7 @@ import io.taskbroker.common.Job;
 import io.taskbroker.common.JobNotFoundException;
 import io.taskbroker.common.JobQuery;
 import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Json;
 import io.taskbroker.common.Migrations;
 import io.taskbroker.common.NewJob;
 import io.taskbroker.common.QueueStats;
@@ -25,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.jdbi.v3.core.Handle;
 
 /**
@@ -39,10 +43,17 @@ public final class TaskBrokerClient implements AutoCloseable {
   private final ClientConfig config;
   private final JobRepository jobs;
   private final LocalWakeups wakeups;
+  private final AmbientTransaction ambient;
   private final Object awaiterLock = new Object();
   private JobAwaiter awaiter;
 
   private TaskBrokerClient(Database database, boolean ownsDatabase, ClientConfig config) {
+    this(database, ownsDatabase, config, AmbientTransaction.NONE);
+  }
+
+  private TaskBrokerClient(
+      Database database, boolean ownsDatabase, ClientConfig config, AmbientTransaction ambient) {
+    this.ambient = java.util.Objects.requireNonNull(ambient, "ambient");
     this.database = database;
     this.ownsDatabase = ownsDatabase;
     this.config = config;
@@ -73,13 +84,25 @@ public final class TaskBrokerClient implements AutoCloseable {
     return new TaskBrokerClient(database, false, config);
   }
 
+  /**
+   * A client on a pool the caller owns whose submits without a {@code Connection} join the caller's
+   * current transaction when there is one (see {@link AmbientTransaction}).
+   */
+  public static TaskBrokerClient create(
+      Database database, ClientConfig config, AmbientTransaction ambient) {
+    return new TaskBrokerClient(database, false, config, ambient);
+  }
+
   public Database database() {
     return database;
   }
 
   // ---- submit ----
 
-  /** Submits one job in its own transaction; returns its id once committed. */
+  /**
+   * Submits one job in its own transaction; returns its id once committed. (With an {@link
+   * AmbientTransaction}, inside the caller's current transaction when there is one.)
+   */
   public UUID submit(NewJob job) {
     return submitAll(List.of(job)).get(0);
   }
@@ -89,8 +112,25 @@ public final class TaskBrokerClient implements AutoCloseable {
     return submit(NewJob.of(plugin, payload));
   }
 
+  /**
+   * Submits a job for {@code plugin} whose payload is this record, as JSON (see {@link
+   * io.taskbroker.api.plugin.TypedTaskPlugin} for how a plugin reads it back).
+   */
+  public UUID submit(String plugin, Record payload) {
+    return submit(NewJob.builder(plugin).payload(Json.toTree(payload)).build());
+  }
+
+  /** Submits a job of this type with every default; {@link #await(UUID, JobType)} its result. */
+  public <P extends Record> UUID submit(JobType<P, ?> type, P payload) {
+    return submit(type.plugin(), payload);
+  }
+
   /** Submits many jobs in one statement and one transaction (one NOTIFY per queue). */
   public List<UUID> submitAll(List<NewJob> batch) {
+    Optional<List<UUID>> joined = ambient.inCurrent(connection -> submitAll(connection, batch));
+    if (joined.isPresent()) {
+      return joined.get();
+    }
     List<UUID> ids = jobs.insert(batch);
     committed(batch);
     return ids;
@@ -228,6 +268,65 @@ public final class TaskBrokerClient implements AutoCloseable {
    */
   public CompletableFuture<Job> await(UUID id) {
     return awaiter().await(id);
+  }
+
+  /**
+   * A future completed with the job's result, mapped to {@code resultType} with taskbroker's
+   * Jackson setup, once the job completes (null when it stored no result). It completes
+   * exceptionally with {@link JobFailedException} when the job failed or was cancelled, {@link
+   * ResultMappingException} when its result does not map, and {@link JobNotFoundException} when
+   * there is no such job.
+   */
+  public <R> CompletableFuture<R> await(UUID id, Class<R> resultType) {
+    CompletableFuture<Job> job = await(id);
+    CompletableFuture<R> result = new CompletableFuture<>();
+    job.whenComplete(
+        (finished, failure) -> {
+          if (failure != null) {
+            result.completeExceptionally(
+                failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause()
+                    : failure);
+            return;
+          }
+          try {
+            result.complete(resultOf(finished, resultType));
+          } catch (RuntimeException e) {
+            result.completeExceptionally(e);
+          }
+        });
+    // Cancelling the typed future stops the waiting, as cancelling the plain one does.
+    result.whenComplete(
+        (value, failure) -> {
+          if (result.isCancelled()) {
+            job.cancel(false);
+          }
+        });
+    return result;
+  }
+
+  /** As {@link #await(UUID, Class)}, with the result type of the job's type. */
+  public <R> CompletableFuture<R> await(UUID id, JobType<?, R> type) {
+    return await(id, type.resultType());
+  }
+
+  private static <R> R resultOf(Job job, Class<R> resultType) {
+    if (job.status() != JobStatus.COMPLETED) {
+      throw new JobFailedException(job);
+    }
+    var node = job.result();
+    if (node == null || node.isNull() || node.isMissingNode() || resultType == Void.class) {
+      return null;
+    }
+    try {
+      return Json.mapper().treeToValue(node, resultType);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+      String reason =
+          e instanceof com.fasterxml.jackson.core.JsonProcessingException processing
+              ? processing.getOriginalMessage()
+              : e.getMessage();
+      throw new ResultMappingException(job.id(), resultType, reason, e);
+    }
   }
 
   private JobAwaiter awaiter() {

@@ -110,6 +110,12 @@ public record NewJob(
       return this;
     }
 
+    /** The payload as this record's JSON (its components as properties). */
+    public Builder payload(Record payload) {
+      this.payload = payload == null ? null : Json.toTree(payload);
+      return this;
+    }
+
     /** The payload as JSON text; it must be an object. */
     public Builder payloadJson(String json) {
       this.payload = Json.parseObject(json, "payload");
