@@ -130,6 +130,8 @@ public final class Worker implements AutoCloseable {
             config.clock(),
             config.defaultTimeout(),
             jobRunner);
+    io.taskbroker.common.sql.QueueRepository queueSettings =
+        new io.taskbroker.common.sql.QueueRepository(database);
     for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
       String name = queue.getKey();
       producers.put(
@@ -144,6 +146,7 @@ public final class Worker implements AutoCloseable {
                   config.pollInterval(),
                   config.maxClaimBatch()),
               repository,
+              queueSettings,
               active,
               executor,
               listeners,
