@@ -21,9 +21,12 @@
 --     overwritten by its next attempt, and a pruned job takes its start with it. The log is
 --     pruned by the claim itself, past the longer of the period and a minute (so raising a
 --     period up to a minute keeps counting the starts before the change).
---   * A start time in a limited claim is clock_timestamp() read after the queue's lock is held:
---     the claims' times then grow in the order the claims ran, which the sliding window needs
---     (now() is the transaction's start, taken before the wait).
+--   * Times in a limited claim are clock_timestamp(), not now() (the transaction's start, taken
+--     before the wait for the lock): the window is counted at a time read after the lock, a job's
+--     started_at is read while the claim writes it (after every count, so after the finish of
+--     any job whose slot it takes), and the log entry after the claim (at or after its jobs'
+--     started_at). Times then grow in the order the claims ran, and the limits hold for the
+--     jobs' started_at and completed_at as psql shows them, not only for the counts.
 --   * Pausing, resuming and changing limits notify taskbroker_control with
 --     {"action":"queue","queue":...}: workers re-read the row at once. The claims enforce the
 --     row themselves, so a lost notification only costs up to a second of extra empty claims.
@@ -266,6 +269,7 @@ BEGIN
     END IF;
     -- After the lock: in the order the claims run (see the top of this file).
     v_now := clock_timestamp();
+    -- Each count is a statement of its own: its snapshot sees every claim before this one.
     IF q.global_concurrency IS NOT NULL THEN
         SELECT count(*) INTO v_count FROM taskbroker.jobs r
          WHERE r.queue = claim_limited.queue AND r.status = 'running';
@@ -294,14 +298,14 @@ BEGIN
                   FOR UPDATE SKIP LOCKED)
              UPDATE taskbroker.jobs j
                 SET status = ''running'', attempt = j.attempt + 1, worker_id = $4,
-                    started_at = $5, heartbeat_at = now(),
-                    lease_expires_at = now() + $6 * interval ''1 millisecond'',
+                    started_at = clock_timestamp(), heartbeat_at = now(),
+                    lease_expires_at = now() + $5 * interval ''1 millisecond'',
                     progress = NULL, progress_message = NULL
                FROM picked
               WHERE j.id = picked.id
              RETURNING j.*'
             USING claim_limited.queue, claim_limited.plugins, v_budget, claim_limited.worker_id,
-                  v_now, claim_limited.lease_ms;
+                  claim_limited.lease_ms;
     ELSE
         -- Per key: rank the first runnable jobs within their key and take those that keep each
         -- key at most key_concurrency running. Only the first max(1000, 20 x max_jobs) runnable
@@ -326,24 +330,25 @@ BEGIN
                    FROM candidates c),
              picked AS (
                  SELECT k.id FROM ranked k LEFT JOIN running r ON r.key = k.concurrency_key
-                  WHERE k.concurrency_key IS NULL OR k.nth + coalesce(r.n, 0) <= $7
+                  WHERE k.concurrency_key IS NULL OR k.nth + coalesce(r.n, 0) <= $6
                   ORDER BY k.priority, k.run_at, k.id
                   LIMIT $3)
              UPDATE taskbroker.jobs j
                 SET status = ''running'', attempt = j.attempt + 1, worker_id = $4,
-                    started_at = $5, heartbeat_at = now(),
-                    lease_expires_at = now() + $6 * interval ''1 millisecond'',
+                    started_at = clock_timestamp(), heartbeat_at = now(),
+                    lease_expires_at = now() + $5 * interval ''1 millisecond'',
                     progress = NULL, progress_message = NULL
                FROM picked
               WHERE j.id = picked.id AND j.status = ''pending''
              RETURNING j.*'
             USING claim_limited.queue, claim_limited.plugins, v_budget, claim_limited.worker_id,
-                  v_now, claim_limited.lease_ms, q.key_concurrency;
+                  claim_limited.lease_ms, q.key_concurrency;
     END IF;
     GET DIAGNOSTICS v_claimed = ROW_COUNT;
     IF q.rate_limit IS NOT NULL AND v_claimed > 0 THEN
+        -- Logged at the latest of its jobs' start times (see the top of this file).
         INSERT INTO taskbroker.queue_starts (queue, started_at, jobs)
-        VALUES (claim_limited.queue, v_now, v_claimed);
+        VALUES (claim_limited.queue, clock_timestamp(), v_claimed);
     END IF;
 END;
 $$;
