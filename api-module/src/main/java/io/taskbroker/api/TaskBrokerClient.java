@@ -223,6 +223,11 @@ public final class TaskBrokerClient implements AutoCloseable {
     return new Schedules(new ScheduleRepository(database));
   }
 
+  /** Queue controls: pause, resume and flow limits, and the queues' settings. */
+  public Queues queues() {
+    return new Queues(new io.taskbroker.common.sql.QueueRepository(database));
+  }
+
   public List<QueueStats> stats() {
     return jobs.queueStats();
   }
@@ -239,6 +244,56 @@ public final class TaskBrokerClient implements AutoCloseable {
    */
   public JobStatus cancel(UUID id) {
     return jobs.cancel(id).orElseThrow(() -> new JobNotFoundException(id));
+  }
+
+  /**
+   * Redrive: puts a failed or cancelled job back to pending, runnable now, with a fresh attempt
+   * budget; its history (errors, last error) stays. A pending, running or completed job is left as
+   * it is.
+   *
+   * @return the status after the call ({@code PENDING} when retried)
+   * @throws JobNotFoundException when no job has this id (or it is not the caller's)
+   */
+  public JobStatus retry(UUID id) {
+    return new io.taskbroker.common.sql.QueueRepository(database)
+        .retry(id)
+        .orElseThrow(() -> new JobNotFoundException(id));
+  }
+
+  /**
+   * Retries every failed and cancelled job matching the filter (an empty filter: all of them).
+   *
+   * @return how many jobs went back to pending
+   */
+  public long retryAll(io.taskbroker.common.JobFilter filter) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.RETRY, filter);
+  }
+
+  /**
+   * Cancels every pending and running job matching the filter, like {@link #cancel} for each. An
+   * empty filter is refused; {@link io.taskbroker.common.JobFilter#all()} cancels every job.
+   *
+   * @return how many jobs were cancelled (pending) or asked to stop (running)
+   */
+  public long cancelAll(io.taskbroker.common.JobFilter filter) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.CANCEL, filter);
+  }
+
+  /**
+   * Deletes every job matching the filter that is not running. An empty filter is refused; {@link
+   * io.taskbroker.common.JobFilter#all()} deletes every job that is not running.
+   *
+   * @return how many jobs were deleted
+   */
+  public long deleteAll(io.taskbroker.common.JobFilter filter) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.DELETE, filter);
+  }
+
+  private long bulk(
+      io.taskbroker.common.sql.QueueRepository.BulkAction action,
+      io.taskbroker.common.JobFilter filter) {
+    java.util.Objects.requireNonNull(filter, "filter");
+    return new io.taskbroker.common.sql.QueueRepository(database).bulk(action, filter);
   }
 
   /** Deletes every finished job that finished more than {@code olderThan} ago. */

@@ -57,6 +57,9 @@ import picocli.CommandLine.UnmatchedArgumentException;
       PruneCommand.class,
       StatsCommand.class,
       SchedulesCommand.class,
+      QueuesCommand.class,
+      RetryCommand.class,
+      DeleteCommand.class,
       DevCommand.class,
       BenchCommand.class,
       HelpCommand.class

@@ -130,6 +130,8 @@ public final class Worker implements AutoCloseable {
             config.clock(),
             config.defaultTimeout(),
             jobRunner);
+    io.taskbroker.common.sql.QueueRepository queueSettings =
+        new io.taskbroker.common.sql.QueueRepository(database);
     for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
       String name = queue.getKey();
       producers.put(
@@ -145,6 +147,7 @@ public final class Worker implements AutoCloseable {
                   config.maxClaimBatch(),
                   config.prefetchFor(queue.getValue())),
               repository,
+              queueSettings,
               active,
               executor,
               listeners,

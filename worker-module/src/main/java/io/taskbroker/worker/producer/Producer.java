@@ -2,6 +2,8 @@ package io.taskbroker.worker.producer;
 
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.Job;
+import io.taskbroker.common.QueueSettings;
+import io.taskbroker.common.sql.QueueRepository;
 import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.executor.ActiveJobs;
 import io.taskbroker.worker.executor.JobExecutor;
@@ -55,6 +57,16 @@ import org.slf4j.LoggerFactory;
  * elsewhere could run. On stop the buffer is released: its jobs leave the worker unstarted and the
  * worker's hand-back returns them to pending with their attempt refunded.
  *
+ * <p>Queue settings ({@code taskbroker.queues}): the producer keeps its queue's row, read again on
+ * a control notification ({@link #settingsChanged()}), after a reconnect, and before a claim once
+ * it is a second old. A paused queue is not claimed from (the row is read again every second, so a
+ * resume whose notification was lost still starts claiming within a second); a queue with limits is
+ * claimed through {@code taskbroker.claim_limited}, which enforces them; any other through the
+ * plain claim. Both claims check the row themselves, so stale settings never claim too much: at
+ * worst an empty claim. A limited claim that came back short while runnable jobs wait (held back by
+ * a limit another worker's finished job may lift) looks again after about {@value
+ * #LIMIT_RETRY_MILLIS} ms.
+ *
  * <p>Thread-safe. A {@link io.taskbroker.worker.internal.Service}: start and stop are idempotent;
  * stop before start is a no-op. {@link #claimOnce()} claims on the caller's thread instead (tests:
  * a worker moved by hand).
@@ -65,6 +77,10 @@ public final class Producer extends BackgroundLoop {
   private static final long CLAIM_COOLDOWN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final long NOTIFY_QUIET_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final long NOTIFY_QUIET_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  // How old the queue's settings may be before a claim reads them again; also how often a paused
+  // producer reads them: the bound on a resume whose notification was lost.
+  private static final long SETTINGS_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
+  static final long LIMIT_RETRY_MILLIS = 20;
 
   /**
    * Claiming ahead pays only while jobs are short: a buffered job waits for a running one to end.
@@ -130,6 +146,7 @@ public final class Producer extends BackgroundLoop {
   private final int concurrency;
   private final String workerId;
   private final WorkerRepository repository;
+  private final QueueRepository queues;
   private final Collection<String> plugins;
   private final Duration lease;
   private final Duration pollInterval;
@@ -161,6 +178,10 @@ public final class Producer extends BackgroundLoop {
   // Guarded by lock. Average run time of the queue's jobs (slot taken to slot freed); claims go
   // ahead only while it is short. Starts "unknown": no prefetch until jobs have been seen.
   private long averageRunNanos = Long.MAX_VALUE;
+  // Guarded by lock. The queue's row as last read; stale: read it again before the next claim.
+  private QueueSettings settings;
+  private boolean settingsStale = true;
+  private long settingsReadNanos;
 
   /**
    * @param active the jobs the worker holds: a claimed job joins it, and leaves it when done
@@ -170,6 +191,7 @@ public final class Producer extends BackgroundLoop {
   public Producer(
       Settings settings,
       WorkerRepository repository,
+      QueueRepository queues,
       ActiveJobs active,
       JobExecutor executor,
       JobListeners listeners,
@@ -180,6 +202,8 @@ public final class Producer extends BackgroundLoop {
     this.concurrency = settings.concurrency();
     this.workerId = settings.workerId();
     this.repository = repository;
+    this.queues = queues;
+    this.settings = QueueSettings.unset(settings.queue());
     this.plugins = settings.plugins();
     this.lease = settings.lease();
     this.pollInterval = settings.pollInterval();
@@ -208,10 +232,36 @@ public final class Producer extends BackgroundLoop {
     }
   }
 
+  /**
+   * The queue's settings may have changed (a control notification, a reconnect): read them again
+   * before the next claim, and look now (a resume, a raised limit).
+   */
+  public void settingsChanged() {
+    lock.lock();
+    try {
+      settingsStale = true;
+      signalWork();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The queue's settings as this producer last read them. */
+  public QueueSettings settings() {
+    lock.lock();
+    try {
+      return settings;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** New work may be waiting (a reconnect): look now, or when a slot frees. */
   public void notifyWork() {
     lock.lock();
     try {
+      // Settings changes sent meanwhile are gone too.
+      settingsStale = true;
       // After a reconnect, notifications sent meanwhile are gone: none is awaited any more.
       awaitedNotifies.clear();
       signalWork();
@@ -312,7 +362,9 @@ public final class Producer extends BackgroundLoop {
 
   /** How many jobs may wait in the buffer now. Call with the lock held. */
   private int bufferCapacity() {
-    return averageRunNanos <= PREFETCH_MAX_RUN_NANOS ? prefetch : 0;
+    // A limited queue's claimed jobs count against its limits while they wait: on a limited
+    // queue, claim only into free slots, so every job the limit lets through runs.
+    return averageRunNanos <= PREFETCH_MAX_RUN_NANOS && !settings.limited() ? prefetch : 0;
   }
 
   /** Work is likely waiting: look as soon as a slot is free. Call with the lock held. */
@@ -408,10 +460,29 @@ public final class Producer extends BackgroundLoop {
         lock.unlock();
       }
 
+      QueueSettings current = currentSettings();
+      if (current.paused()) {
+        // Not a claim: read the row again in a second (or at once on a notification).
+        lock.lock();
+        try {
+          claims--;
+          signalled = false;
+          notifyPending = false;
+        } finally {
+          lock.unlock();
+        }
+        nextPollNanos = System.nanoTime() + SETTINGS_MAX_AGE_NANOS;
+        timerNanos = Long.MAX_VALUE;
+        continue;
+      }
       int limit = Math.min(free, maxBatch);
       List<Job> claimed;
+      boolean heldBack = false;
       try {
-        claimed = repository.claim(workerId, queue, plugins, limit, lease);
+        claimed = claimBatch(current, limit);
+        // Short on a limited queue: a limit (this fleet's running jobs, the rate window) may be
+        // what holds runnable jobs back; nothing would wake us when it lifts, so look again soon.
+        heldBack = current.limited() && claimed.size() < limit && repository.runnableWaiting(queue);
         if (failures > 0) {
           LOG.info("Producer {}: claiming works again", queue);
         }
@@ -448,8 +519,61 @@ public final class Producer extends BackgroundLoop {
       }
       dispatch(claimed);
       nextPollNanos = System.nanoTime() + jitteredPoll();
-      timerNanos = claimed.isEmpty() ? nextScheduledNanos() : Long.MAX_VALUE;
+      timerNanos =
+          heldBack
+              ? System.nanoTime() + limitRetryNanos()
+              : claimed.isEmpty() ? nextScheduledNanos() : Long.MAX_VALUE;
     }
+  }
+
+  /** The plain claim, or the limited one when the queue has limits. */
+  private List<Job> claimBatch(QueueSettings current, int limit) {
+    return current.limited()
+        ? repository.claimLimited(workerId, queue, plugins, limit, lease)
+        : repository.claim(workerId, queue, plugins, limit, lease);
+  }
+
+  /**
+   * The queue's settings, read again when stale or a second old. A failed read keeps the last ones
+   * (the claim checks the row itself) and tries again on the next claim.
+   */
+  private QueueSettings currentSettings() {
+    long now = System.nanoTime();
+    QueueSettings known;
+    lock.lock();
+    try {
+      if (!settingsStale && now - settingsReadNanos < SETTINGS_MAX_AGE_NANOS) {
+        return settings;
+      }
+      known = settings;
+      settingsStale = false;
+      settingsReadNanos = now;
+    } finally {
+      lock.unlock();
+    }
+    QueueSettings read;
+    try {
+      read = queues.get(queue).orElse(QueueSettings.unset(queue));
+    } catch (RuntimeException e) {
+      LOG.debug("Producer {}: could not read the queue's settings ({})", queue, e.getMessage());
+      return known;
+    }
+    if (read.paused() != known.paused()) {
+      LOG.info("Producer {}: queue {}", queue, read.paused() ? "paused" : "resumed");
+    }
+    lock.lock();
+    try {
+      settings = read;
+    } finally {
+      lock.unlock();
+    }
+    return read;
+  }
+
+  private static long limitRetryNanos() {
+    long base = TimeUnit.MILLISECONDS.toNanos(LIMIT_RETRY_MILLIS);
+    // ±25 %: producers held back by one limit do not all look at the same moment.
+    return base - base / 4 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
   }
 
   /**
@@ -586,7 +710,11 @@ public final class Producer extends BackgroundLoop {
     if (free <= 0) {
       return List.of();
     }
-    List<Job> claimed = repository.claim(workerId, queue, plugins, Math.min(free, maxBatch), lease);
+    QueueSettings current = currentSettings();
+    if (current.paused()) {
+      return List.of();
+    }
+    List<Job> claimed = claimBatch(current, Math.min(free, maxBatch));
     dispatch(claimed);
     return claimed;
   }
