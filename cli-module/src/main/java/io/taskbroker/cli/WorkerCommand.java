@@ -123,6 +123,16 @@ final class WorkerCommand implements Callable<Integer> {
           "Default limit on one attempt, for jobs and plugins that set none. Default: no limit.")
   Duration timeout;
 
+  @Option(
+      names = "--prefetch",
+      paramLabel = "N",
+      defaultValue = "-1",
+      description =
+          "Per queue, how many claimed jobs may wait beyond the running ones while jobs are short"
+              + " (under 20 ms on average); 0 claims only into free slots. Default: as many as"
+              + " the queue's concurrency.")
+  int prefetch;
+
   @Mixin DatabaseOptions database;
   @Mixin VerboseOption verbose;
 
@@ -141,6 +151,7 @@ final class WorkerCommand implements Callable<Integer> {
             .drainTimeout(drainTimeout)
             .retention(retention.keep())
             .defaultTimeout(timeout)
+            .prefetch(prefetch)
             .build();
     DatabaseConfig databaseConfig =
         database.config(
