@@ -2,6 +2,8 @@ package io.taskbroker.api;
 
 import io.taskbroker.api.internal.JobAwaiter;
 import io.taskbroker.api.internal.PgNotifier;
+import io.taskbroker.api.internal.SubmitListeners;
+import io.taskbroker.api.internal.TraceContexts;
 import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
@@ -39,6 +41,7 @@ public final class TaskBrokerClient implements AutoCloseable {
   private final ClientConfig config;
   private final JobRepository jobs;
   private final LocalWakeups wakeups;
+  private final SubmitListeners submitListeners;
   private final Object awaiterLock = new Object();
   private JobAwaiter awaiter;
 
@@ -48,6 +51,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     this.config = config;
     this.jobs = new JobRepository(database);
     this.wakeups = LocalWakeups.of(database);
+    this.submitListeners = new SubmitListeners(config.listeners());
     if (config.migrate()) {
       Migrations.migrate(database.dataSource());
     }
@@ -91,8 +95,10 @@ public final class TaskBrokerClient implements AutoCloseable {
 
   /** Submits many jobs in one statement and one transaction (one NOTIFY per queue). */
   public List<UUID> submitAll(List<NewJob> batch) {
+    batch = TraceContexts.withCurrentContext(batch);
     List<UUID> ids = jobs.insert(batch);
     committed(batch);
+    submitListeners.submitted(batch, ids);
     return ids;
   }
 
@@ -105,6 +111,7 @@ public final class TaskBrokerClient implements AutoCloseable {
   }
 
   public List<UUID> submitAll(Connection connection, List<NewJob> batch) {
+    batch = TraceContexts.withCurrentContext(batch);
     List<UUID> ids = jobs.insert(connection, batch);
     boolean autoCommit;
     try {
@@ -116,6 +123,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     if (autoCommit) {
       committed(batch);
     }
+    submitListeners.submitted(batch, ids);
     return ids;
   }
 
@@ -125,11 +133,13 @@ public final class TaskBrokerClient implements AutoCloseable {
   }
 
   public List<UUID> submitAll(Handle handle, List<NewJob> batch) {
+    batch = TraceContexts.withCurrentContext(batch);
     List<UUID> ids = jobs.insert(handle, batch);
     // In the caller's transaction the NOTIFY, sent at its commit, is the only wake-up.
     if (!handle.isInTransaction()) {
       committed(batch);
     }
+    submitListeners.submitted(batch, ids);
     return ids;
   }
 
