@@ -42,7 +42,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *       {@code .oldest_ready_age} (seconds), from one index-bounded query per {@link
  *       MetricsConfig#queueStatsInterval()} (a scrape never queries);
  *   <li>per bound worker (tag worker): {@code taskbroker.worker.slots.busy}, {@code
- *       taskbroker.worker.slots.total}, {@code taskbroker.completer.backlog}, {@code
+ *       taskbroker.worker.slots.capacity}, {@code taskbroker.completer.backlog}, {@code
  *       taskbroker.worker.healthy} and {@code taskbroker.worker.listening} (1 or 0).
  * </ul>
  *
@@ -110,7 +110,7 @@ public final class TaskBrokerMetrics implements AutoCloseable {
             .description("Slots taken by claimed jobs")
             .register(registry));
     workerMeters.add(
-        Gauge.builder("taskbroker.worker.slots.total", worker, Worker::totalSlots)
+        Gauge.builder("taskbroker.worker.slots.capacity", worker, Worker::totalSlots)
             .tag("worker", id)
             .description("Slots over every queue the worker serves")
             .register(registry));

@@ -181,7 +181,7 @@ class MetricsEndpointIT {
                 assertThat(scrape.value("taskbroker_job_queue_latency_seconds_count", job))
                     .isEqualTo(started);
                 assertThat(scrape.sum("taskbroker_writes_rejected_total")).isZero();
-                assertThat(scrape.sum("taskbroker_worker_slots_total")).isEqualTo(20);
+                assertThat(scrape.sum("taskbroker_worker_slots_capacity")).isEqualTo(20);
                 assertThat(scrape.sum("taskbroker_worker_slots_busy")).isEqualTo(STILL_RUNNING);
                 assertThat(scrape.sum("taskbroker_completer_backlog")).isZero();
                 assertThat(scrape.sum("taskbroker_worker_healthy")).isEqualTo(1);
@@ -278,8 +278,7 @@ class MetricsEndpointIT {
             () -> {
               try (PreparedStatement query =
                   sql.prepareStatement(
-                      "SELECT count(*) FROM taskbroker.jobs WHERE id = ANY (?) AND "
-                          + condition)) {
+                      "SELECT count(*) FROM taskbroker.jobs WHERE id = ANY (?) AND " + condition)) {
                 query.setArray(1, uuids(sql, ids));
                 try (ResultSet row = query.executeQuery()) {
                   row.next();
