@@ -1,7 +1,10 @@
 package io.taskbroker.api;
 
+import io.taskbroker.api.spi.JobLifecycleListener;
 import io.taskbroker.common.InvalidConfigException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Settings of a {@link TaskBrokerClient}. Immutable.
@@ -11,8 +14,14 @@ import java.time.Duration;
  * @param migrate whether connecting applies the schema migrations first
  * @param wakeLocalWorkers whether a committed submit wakes the workers of this JVM that serve its
  *     queue at once, ahead of the NOTIFY (see {@link io.taskbroker.api.spi.LocalWakeups})
+ * @param listeners told of every job this client submits ({@link JobLifecycleListener#submitted}),
+ *     e.g. for a submitted-jobs counter
  */
-public record ClientConfig(Duration awaitPollInterval, boolean migrate, boolean wakeLocalWorkers) {
+public record ClientConfig(
+    Duration awaitPollInterval,
+    boolean migrate,
+    boolean wakeLocalWorkers,
+    List<JobLifecycleListener> listeners) {
   public static final Duration DEFAULT_AWAIT_POLL_INTERVAL = Duration.ofSeconds(5);
 
   /**
@@ -26,6 +35,15 @@ public record ClientConfig(Duration awaitPollInterval, boolean migrate, boolean 
       throw new InvalidConfigException(
           "await poll interval must be at least 10ms, got " + awaitPollInterval);
     }
+    if (listeners == null || listeners.stream().anyMatch(java.util.Objects::isNull)) {
+      throw new InvalidConfigException("listeners must be a list without nulls, got " + listeners);
+    }
+    listeners = List.copyOf(listeners);
+  }
+
+  /** Settings without listeners. */
+  public ClientConfig(Duration awaitPollInterval, boolean migrate, boolean wakeLocalWorkers) {
+    this(awaitPollInterval, migrate, wakeLocalWorkers, List.of());
   }
 
   public static ClientConfig defaults() {
@@ -41,6 +59,7 @@ public record ClientConfig(Duration awaitPollInterval, boolean migrate, boolean 
     private Duration awaitPollInterval = DEFAULT_AWAIT_POLL_INTERVAL;
     private boolean migrate = true;
     private boolean wakeLocalWorkers = true;
+    private final List<JobLifecycleListener> listeners = new ArrayList<>();
 
     private Builder() {}
 
@@ -59,11 +78,17 @@ public record ClientConfig(Duration awaitPollInterval, boolean migrate, boolean 
       return this;
     }
 
+    /** Adds a listener told of every job this client submits; several allowed. */
+    public Builder listener(JobLifecycleListener listener) {
+      this.listeners.add(listener);
+      return this;
+    }
+
     /**
      * @throws InvalidConfigException naming the first bad value
      */
     public ClientConfig build() {
-      return new ClientConfig(awaitPollInterval, migrate, wakeLocalWorkers);
+      return new ClientConfig(awaitPollInterval, migrate, wakeLocalWorkers, listeners);
     }
   }
 }

@@ -2,6 +2,8 @@ package io.taskbroker.api;
 
 import io.taskbroker.api.internal.JobAwaiter;
 import io.taskbroker.api.internal.PgNotifier;
+import io.taskbroker.api.internal.SubmitListeners;
+import io.taskbroker.api.internal.TraceContexts;
 import io.taskbroker.api.plugin.JobType;
 import io.taskbroker.api.spi.AmbientTransaction;
 import io.taskbroker.api.spi.LocalWakeups;
@@ -44,6 +46,7 @@ public final class TaskBrokerClient implements AutoCloseable {
   private final JobRepository jobs;
   private final LocalWakeups wakeups;
   private final AmbientTransaction ambient;
+  private final SubmitListeners submitListeners;
   private final Object awaiterLock = new Object();
   private JobAwaiter awaiter;
 
@@ -59,6 +62,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     this.config = config;
     this.jobs = new JobRepository(database);
     this.wakeups = LocalWakeups.of(database);
+    this.submitListeners = new SubmitListeners(config.listeners());
     if (config.migrate()) {
       Migrations.migrate(database.dataSource());
     }
@@ -127,12 +131,14 @@ public final class TaskBrokerClient implements AutoCloseable {
 
   /** Submits many jobs in one statement and one transaction (one NOTIFY per queue). */
   public List<UUID> submitAll(List<NewJob> batch) {
-    Optional<List<UUID>> joined = ambient.inCurrent(connection -> submitAll(connection, batch));
+    List<NewJob> traced = TraceContexts.withCurrentContext(batch);
+    Optional<List<UUID>> joined = ambient.inCurrent(connection -> submitAll(connection, traced));
     if (joined.isPresent()) {
       return joined.get();
     }
-    List<UUID> ids = jobs.insert(batch);
-    committed(batch);
+    List<UUID> ids = jobs.insert(traced);
+    committed(traced);
+    submitListeners.submitted(traced, ids);
     return ids;
   }
 
@@ -145,6 +151,7 @@ public final class TaskBrokerClient implements AutoCloseable {
   }
 
   public List<UUID> submitAll(Connection connection, List<NewJob> batch) {
+    batch = TraceContexts.withCurrentContext(batch);
     List<UUID> ids = jobs.insert(connection, batch);
     boolean autoCommit;
     try {
@@ -156,6 +163,7 @@ public final class TaskBrokerClient implements AutoCloseable {
     if (autoCommit) {
       committed(batch);
     }
+    submitListeners.submitted(batch, ids);
     return ids;
   }
 
@@ -165,11 +173,13 @@ public final class TaskBrokerClient implements AutoCloseable {
   }
 
   public List<UUID> submitAll(Handle handle, List<NewJob> batch) {
+    batch = TraceContexts.withCurrentContext(batch);
     List<UUID> ids = jobs.insert(handle, batch);
     // In the caller's transaction the NOTIFY, sent at its commit, is the only wake-up.
     if (!handle.isInTransaction()) {
       committed(batch);
     }
+    submitListeners.submitted(batch, ids);
     return ids;
   }
 

@@ -1,6 +1,7 @@
 package io.taskbroker.cli;
 
 import io.taskbroker.cli.internal.CliContext;
+import io.taskbroker.cli.internal.CliFailure;
 import io.taskbroker.cli.internal.Converters.DurationConverter;
 import io.taskbroker.cli.internal.Converters.QueueList;
 import io.taskbroker.cli.internal.Converters.QueueListConverter;
@@ -9,6 +10,7 @@ import io.taskbroker.cli.internal.Converters.RetentionConverter;
 import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.Durations;
 import io.taskbroker.cli.internal.ExitCodes;
+import io.taskbroker.cli.internal.MetricsEndpoint;
 import io.taskbroker.cli.internal.Plugins;
 import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Database;
@@ -20,6 +22,9 @@ import io.taskbroker.worker.WorkerConfig;
 import io.taskbroker.worker.WorkerHealth;
 import io.taskbroker.worker.plugins.PluginRegistry;
 import io.taskbroker.worker.process.StopSignals.StopRequest;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -133,6 +138,31 @@ final class WorkerCommand implements Callable<Integer> {
               + " the queue's concurrency.")
   int prefetch;
 
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "Serve GET /metrics (Prometheus text) and GET /health on this port (0: any free one)."
+              + " Default: off.")
+  Integer metricsPort;
+
+  @Option(
+      names = "--metrics-bind",
+      paramLabel = "ADDRESS",
+      defaultValue = "127.0.0.1",
+      description =
+          "Address the metrics port listens on: 0.0.0.0 for every interface. Default: 127.0.0.1"
+              + " (this host only).")
+  String metricsBind;
+
+  @Option(
+      names = "--metrics-interval",
+      paramLabel = "DURATION",
+      defaultValue = "10s",
+      converter = DurationConverter.class,
+      description = "How often the per-queue gauges are read from the database. Default: 10s.")
+  Duration metricsInterval;
+
   @Mixin DatabaseOptions database;
   @Mixin VerboseOption verbose;
 
@@ -142,8 +172,9 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    InetSocketAddress metricsAddress = metricsAddress();
     PluginRegistry plugins = Plugins.load(pluginsDir, !noExamples);
-    WorkerConfig config =
+    WorkerConfig.Builder configBuilder =
         WorkerConfig.builder()
             .queues(queues.withDefault(concurrency))
             .pollInterval(pollInterval)
@@ -151,8 +182,8 @@ final class WorkerCommand implements Callable<Integer> {
             .drainTimeout(drainTimeout)
             .retention(retention.keep())
             .defaultTimeout(timeout)
-            .prefetch(prefetch)
-            .build();
+            .prefetch(prefetch);
+    WorkerConfig config = configBuilder.build();
     DatabaseConfig databaseConfig =
         database.config(
             context.env(),
@@ -160,9 +191,27 @@ final class WorkerCommand implements Callable<Integer> {
             Math.max(DatabaseConfig.DEFAULT_POOL_SIZE, config.queues().size() + 6));
     // Listening before connecting: a SIGTERM during start-up still ends in a clean stop.
     try (StopRequest stop = context.stopSignals().watch(drainTimeout.plus(STOP_MARGIN));
-        Database db = Database.connect(databaseConfig)) {
+        Database db = Database.connect(databaseConfig);
+        // Bound before the worker starts, so a port in use fails before anything is claimed;
+        // closed after the worker stopped, so /health says so during the drain.
+        MetricsEndpoint metrics =
+            metricsAddress == null
+                ? null
+                : MetricsEndpoint.open(
+                    metricsAddress, db, metricsInterval, secrets(databaseConfig))) {
       Migrations.migrate(db.dataSource());
+      if (metrics != null) {
+        config = configBuilder.listener(metrics.bind(db)).build();
+      }
       Worker worker = Worker.start(db, config, plugins);
+      if (metrics != null) {
+        metrics.worker(worker);
+        LOG.info(
+            "Worker {} serves http://{}:{}/metrics and /health",
+            worker.id(),
+            metricsAddress.getHostString(),
+            metrics.port());
+      }
       boolean failed = false;
       boolean graceful = true;
       try {
@@ -198,5 +247,25 @@ final class WorkerCommand implements Callable<Integer> {
       }
     }
     return ExitCodes.OK;
+  }
+
+  private InetSocketAddress metricsAddress() {
+    if (metricsPort == null) {
+      return null;
+    }
+    if (metricsPort < 0 || metricsPort > 65535) {
+      throw new CliFailure(
+          ExitCodes.USAGE, "--metrics-port must be between 0 and 65535, got " + metricsPort);
+    }
+    try {
+      return new InetSocketAddress(InetAddress.getByName(metricsBind), metricsPort);
+    } catch (UnknownHostException e) {
+      throw new CliFailure(
+          ExitCodes.USAGE, "--metrics-bind: not an address of this host: " + metricsBind);
+    }
+  }
+
+  private static java.util.List<String> secrets(DatabaseConfig config) {
+    return config.password() == null ? java.util.List.of() : java.util.List.of(config.password());
   }
 }

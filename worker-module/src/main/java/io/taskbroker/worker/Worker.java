@@ -376,6 +376,21 @@ public final class Worker implements AutoCloseable {
     return producers.values().stream().mapToInt(Producer::buffered).sum();
   }
 
+  /** Slots taken now, over every queue: jobs claimed and not yet handed back their slot. */
+  public int busySlots() {
+    return producers.values().stream().mapToInt(Producer::inFlight).sum();
+  }
+
+  /** Slots over every queue: the sum of the queues' concurrency. */
+  public int totalSlots() {
+    return config.totalConcurrency();
+  }
+
+  /** Outcomes decided and not yet written (the completer's backlog). */
+  public int completerBacklog() {
+    return completer.backlog();
+  }
+
   public long completedWrites() {
     return completer.writtenCount();
   }

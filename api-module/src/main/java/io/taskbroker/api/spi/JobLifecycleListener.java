@@ -9,11 +9,12 @@ import java.util.UUID;
  * touching the worker's units. Registered on the worker's config ({@code
  * WorkerConfig.builder().listener(...)}, several allowed). Every method has a no-op default.
  *
- * <p>Calls come on the worker's own threads (the producer's, the plugin's, the completer's, the
- * heartbeat's, the rescuer's), so they must be quick and must not block. A listener cannot harm a
- * job: what it throws is logged once per listener and ignored, and no call stands where it could
- * cost an outcome (a job is finished once its outcome is written, then listeners hear of it).
- * Implementations must be thread-safe.
+ * <p>A client reports its submits to the listeners of its {@code ClientConfig}; everything else
+ * comes from a worker. Calls come on the worker's own threads (the producer's, the plugin's, the
+ * completer's, the heartbeat's, the rescuer's), so they must be quick and must not block. A
+ * listener cannot harm a job: what it throws is logged once per listener and ignored, and no call
+ * stands where it could cost an outcome (a job is finished once its outcome is written, then
+ * listeners hear of it). Implementations must be thread-safe.
  */
 public interface JobLifecycleListener {
   /** How an attempt ended, as {@link #finished} reports it. */
@@ -31,6 +32,15 @@ public interface JobLifecycleListener {
     /** No longer this worker's (rescued or handed back meanwhile); its outcome is dropped. */
     LOST
   }
+
+  /**
+   * A client this listener is registered with ({@code ClientConfig.builder().listener(...)})
+   * inserted the job. For a submit in a transaction of its own this is after the commit; for one in
+   * the caller's transaction ({@code submit(connection, job)}), after the insert, before the caller
+   * commits or rolls back. Jobs a schedule fires, or that SQL submits, are not reported here.
+   * Called on the submitting thread.
+   */
+  default void submitted(UUID jobId, String queue, String plugin) {}
 
   /** The worker claimed the job: it is running under this worker now. */
   default void claimed(JobEvent job) {}

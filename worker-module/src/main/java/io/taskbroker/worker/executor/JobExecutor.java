@@ -9,6 +9,7 @@ import io.taskbroker.api.plugin.SnoozeJob;
 import io.taskbroker.api.plugin.TaskPlugin;
 import io.taskbroker.common.Job;
 import io.taskbroker.worker.internal.JobListeners;
+import io.taskbroker.worker.internal.JobSpans;
 import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.StorableText;
 import io.taskbroker.worker.plugins.PluginRegistry;
@@ -236,9 +237,15 @@ public final class JobExecutor implements Service {
     MDC.put(MDC_JOB_ID, job.id().toString());
     MDC.put(MDC_PLUGIN, job.job().plugin());
     MDC.put(MDC_QUEUE, job.job().queue());
+    // A child span of the submitter's trace, when OpenTelemetry is on the classpath; opened and
+    // closed on this thread, so the plugin's own spans nest under it.
+    JobSpans.Active span = JobSpans.start(job.job());
+    Outcome outcome = null;
     try {
-      return perform(job, plugin);
+      outcome = perform(job, plugin);
+      return outcome;
     } finally {
+      span.end(outcome);
       MDC.remove(MDC_JOB_ID);
       MDC.remove(MDC_PLUGIN);
       MDC.remove(MDC_QUEUE);
