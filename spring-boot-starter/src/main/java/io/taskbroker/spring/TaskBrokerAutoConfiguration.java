@@ -4,6 +4,7 @@ import io.taskbroker.api.ClientConfig;
 import io.taskbroker.api.Schedules;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.api.plugin.TaskPlugin;
+import io.taskbroker.api.spi.JobLifecycleListener;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.ScheduleDefinition;
 import io.taskbroker.worker.WorkerConfig;
@@ -56,13 +57,18 @@ public class TaskBrokerAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public TaskBrokerClient taskBrokerClient(
-      Database database, DataSource dataSource, TaskBrokerProperties properties) {
-    ClientConfig config =
+      Database database,
+      DataSource dataSource,
+      TaskBrokerProperties properties,
+      ObjectProvider<JobLifecycleListener> listeners) {
+    ClientConfig.Builder builder =
         ClientConfig.builder()
             .migrate(properties.isMigrate())
             .awaitPollInterval(properties.getClient().getAwaitPollInterval())
-            .wakeLocalWorkers(properties.getClient().isWakeLocalWorkers())
-            .build();
+            .wakeLocalWorkers(properties.getClient().isWakeLocalWorkers());
+    // Every JobLifecycleListener bean hears of the submits (and, below, of the worker's jobs).
+    listeners.orderedStream().forEach(builder::listener);
+    ClientConfig config = builder.build();
     return TaskBrokerClient.create(database, config, new SpringManagedTransactions(dataSource));
   }
 
@@ -140,9 +146,11 @@ public class TaskBrokerAutoConfiguration {
         TaskBrokerProperties properties,
         DeclaredSchedules schedules,
         ObjectProvider<TaskPlugin> plugins,
-        ObjectProvider<WorkerConfigCustomizer> customizers) {
+        ObjectProvider<WorkerConfigCustomizer> customizers,
+        ObjectProvider<JobLifecycleListener> listeners) {
       WorkerConfig.Builder config = workerConfig(properties.getWorker());
       schedules.definitions().forEach(config::schedule);
+      listeners.orderedStream().forEach(config::listener);
       customizers.orderedStream().forEach(customizer -> customizer.customize(config));
       return new EmbeddedWorker(
           database, config.build(), PluginRegistry.of(plugins.orderedStream().toList()));

@@ -66,6 +66,7 @@ class TaskBrokerSpringBootTest {
   @Autowired JdbcTemplate jdbc;
   @Autowired HealthEndpoint health;
   @Autowired EmbeddedWorker worker;
+  @Autowired io.micrometer.core.instrument.MeterRegistry meters;
 
   @Test
   void rolledBackTransactionLeavesNeitherTheRowNorTheJob() {
@@ -108,6 +109,22 @@ class TaskBrokerSpringBootTest {
     Job job = client.require(jobId);
     assertThat(job.status()).isEqualTo(JobStatus.COMPLETED);
     assertThat(job.workerId()).isEqualTo(worker.config().workerId());
+    // Micrometer: the submit and the finished job were counted in the application's registry.
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () ->
+                meters
+                        .find("taskbroker.jobs.finished")
+                        .tag("outcome", "completed")
+                        .tag("plugin", job.plugin())
+                        .counters()
+                        .stream()
+                        .mapToDouble(io.micrometer.core.instrument.Counter::count)
+                        .sum()
+                    >= 1);
+    assertThat(meters.find("taskbroker.jobs.submitted").tag("plugin", job.plugin()).counter())
+        .isNotNull();
   }
 
   @Test
