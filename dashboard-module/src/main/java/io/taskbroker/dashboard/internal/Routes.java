@@ -75,6 +75,16 @@ public final class Routes {
     routes.exception(
         ApiException.class, (e, ctx) -> error(ctx, e.status(), e.code(), e.getMessage()));
     routes.exception(
+        io.javalin.http.HttpResponseException.class,
+        (e, ctx) ->
+            error(
+                ctx,
+                e.getStatus(),
+                e.getStatus() == 404 ? "not_found" : "http_" + e.getStatus(),
+                e.getStatus() == 404
+                    ? "no such endpoint: " + ctx.method() + " " + ctx.path()
+                    : e.getMessage()));
+    routes.exception(
         TaskBrokerException.class, (e, ctx) -> error(ctx, 400, "bad_request", e.getMessage()));
     routes.exception(
         Exception.class,
