@@ -57,6 +57,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       PruneCommand.class,
       StatsCommand.class,
       SchedulesCommand.class,
+      DashboardCommand.class,
       DevCommand.class,
       BenchCommand.class,
       HelpCommand.class

@@ -1,11 +1,14 @@
 package io.taskbroker.cli;
 
+import io.taskbroker.api.ClientConfig;
+import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.CliContext;
 import io.taskbroker.cli.internal.Converters.DurationConverter;
 import io.taskbroker.cli.internal.Converters.QueueList;
 import io.taskbroker.cli.internal.Converters.QueueListConverter;
 import io.taskbroker.cli.internal.Converters.Retention;
 import io.taskbroker.cli.internal.Converters.RetentionConverter;
+import io.taskbroker.cli.internal.DashboardOptions;
 import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.Durations;
 import io.taskbroker.cli.internal.ExitCodes;
@@ -14,6 +17,7 @@ import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
 import io.taskbroker.common.Migrations;
+import io.taskbroker.dashboard.Dashboard;
 import io.taskbroker.worker.HandBack;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.WorkerConfig;
@@ -123,6 +127,12 @@ final class WorkerCommand implements Callable<Integer> {
           "Default limit on one attempt, for jobs and plugins that set none. Default: no limit.")
   Duration timeout;
 
+  @Option(
+      names = "--dashboard-port",
+      description = "Also serve the dashboard on this port (see 'taskbroker dashboard').")
+  Integer dashboardPort;
+
+  @Mixin DashboardOptions dashboard;
   @Mixin DatabaseOptions database;
   @Mixin VerboseOption verbose;
 
@@ -152,6 +162,18 @@ final class WorkerCommand implements Callable<Integer> {
         Database db = Database.connect(databaseConfig)) {
       Migrations.migrate(db.dataSource());
       Worker worker = Worker.start(db, config, plugins);
+      TaskBrokerClient dashboardClient = null;
+      Dashboard dashboardServer = null;
+      if (dashboardPort != null) {
+        dashboardClient =
+            TaskBrokerClient.create(db, ClientConfig.builder().migrate(false).build());
+        try {
+          dashboardServer = dashboard.start(dashboardClient, dashboardPort, context.env());
+        } catch (RuntimeException e) {
+          worker.shutdown(drainTimeout, HandBack.REFUND);
+          throw e;
+        }
+      }
       boolean failed = false;
       boolean graceful = true;
       try {
@@ -173,6 +195,10 @@ final class WorkerCommand implements Callable<Integer> {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } finally {
+        if (dashboardServer != null) {
+          dashboardServer.close();
+          dashboardClient.close();
+        }
         worker.shutdown(drainTimeout, graceful ? HandBack.REFUND : HandBack.SPEND);
       }
       if (failed) {
