@@ -343,11 +343,15 @@ class DashboardBrowserTest {
   @Test
   void thePhoneLayoutAndTheOtherPagesRender() throws IOException {
     signedIn(TOKEN);
-    for (String page : List.of("#/workers", "#/schedules", "#/charts")) {
-      driver.get(url(page));
-      wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("main h1")));
+    for (String[] page :
+        List.of(
+            new String[] {"#/workers", "workers"},
+            new String[] {"#/schedules", "schedules"},
+            new String[] {"#/charts", "chart-throughput"})) {
+      // One page at a time: each navigation waits for its own page before the next.
+      driver.get(url(page[0]));
+      wait.until(ExpectedConditions.presenceOfElementLocated(By.id(page[1])));
     }
-    wait.until(ExpectedConditions.presenceOfElementLocated(By.id("chart-throughput")));
     driver.get(url("#/workers"));
     wait.until(
         ExpectedConditions.presenceOfElementLocated(By.cssSelector("#workers tr[data-worker]")));

@@ -42,7 +42,7 @@ public final class Routes {
   private static final String CALLER = "taskbroker.caller";
   private static final int DEFAULT_PAGE = 50;
   private static final int MAX_PAGE = 200;
-  private static final int BULK_COUNT_CAP = 100_000;
+  private static final int BULK_COUNT_CAP = 10_000;
   private static final Set<String> ASSETS = Set.of("app.js", "app.css", "favicon.svg");
 
   private final DashboardConfig config;
@@ -232,6 +232,13 @@ public final class Routes {
         throw ApiException.badRequest(
             "malformed cursor '" + cursor + "'; use the 'next' value of a page");
       }
+    }
+    Instant to = instantParam(ctx, "to");
+    if (to != null && (beforeAt == null || to.isBefore(beforeAt))) {
+      // The row comparison is where a backward index scan starts (PostgreSQL 15 does not start
+      // it at a plain "created_at < to" beside it): fold the upper bound into it.
+      beforeAt = to;
+      beforeId = new UUID(0, 0);
     }
     Queries.JobsRequest request =
         new Queries.JobsRequest(

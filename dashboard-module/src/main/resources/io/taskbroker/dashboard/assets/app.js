@@ -255,14 +255,14 @@ async function job(main, id) {
   for (const b of actions.querySelectorAll('button')) b.id = 'job-' + b.textContent.toLowerCase();
   const attempts = (j.errors || []).map(e => h('tr', {}, h('td', { class: 'num' }, e.attempt), h('td', {}, time(e.at)),
     h('td', {}, e.kind), h('td', {}, e.worker_id || ''), h('td', { class: 'error' }, e.error || '')));
-  main.replaceChildren(h('h1', {}, 'Job ' + j.id.slice(0, 8)), h('div', { class: 'card' }, facts, h('p', {}), actions),
+  main.replaceChildren(h('div', {}, h('h1', {}, 'Job ' + j.id.slice(0, 8)), h('div', { class: 'card' }, facts, h('p', {}), actions),
     h('h2', {}, 'Payload'), h('pre', { id: 'job-payload' }, JSON.stringify(j.payload, null, 2)),
     h('h2', {}, 'Metadata'), h('pre', { id: 'job-metadata' }, JSON.stringify(j.metadata, null, 2)),
     j.result !== null && j.result !== undefined ? [h('h2', {}, 'Result'), h('pre', { id: 'job-result' }, JSON.stringify(j.result, null, 2))] : null,
     j.error ? [h('h2', {}, 'Error'), h('pre', { id: 'job-error-text' }, j.error)] : null,
     h('h2', {}, 'Attempts'), h('div', { class: 'card' }, h('table', { id: 'job-attempts' },
       h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'At'), h('th', {}, 'Kind'), h('th', {}, 'Worker'), h('th', {}, 'Error'))),
-      h('tbody', {}, attempts.length ? attempts : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No failed attempts.'))))));
+      h('tbody', {}, attempts.length ? attempts : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No failed attempts.')))))));
   connect(j.id);
   onJob = live => {
     progress.value = live.progress ?? 0;
