@@ -2,6 +2,8 @@ package io.taskbroker.api;
 
 import io.taskbroker.api.internal.JobAwaiter;
 import io.taskbroker.api.internal.PgNotifier;
+import io.taskbroker.api.plugin.JobType;
+import io.taskbroker.api.spi.AmbientTransaction;
 import io.taskbroker.api.spi.LocalWakeups;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
@@ -9,6 +11,7 @@ import io.taskbroker.common.Job;
 import io.taskbroker.common.JobNotFoundException;
 import io.taskbroker.common.JobQuery;
 import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.Json;
 import io.taskbroker.common.Migrations;
 import io.taskbroker.common.NewJob;
 import io.taskbroker.common.QueueStats;
@@ -25,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.jdbi.v3.core.Handle;
 
 /**
@@ -39,10 +43,17 @@ public final class TaskBrokerClient implements AutoCloseable {
   private final ClientConfig config;
   private final JobRepository jobs;
   private final LocalWakeups wakeups;
+  private final AmbientTransaction ambient;
   private final Object awaiterLock = new Object();
   private JobAwaiter awaiter;
 
   private TaskBrokerClient(Database database, boolean ownsDatabase, ClientConfig config) {
+    this(database, ownsDatabase, config, AmbientTransaction.NONE);
+  }
+
+  private TaskBrokerClient(
+      Database database, boolean ownsDatabase, ClientConfig config, AmbientTransaction ambient) {
+    this.ambient = java.util.Objects.requireNonNull(ambient, "ambient");
     this.database = database;
     this.ownsDatabase = ownsDatabase;
     this.config = config;
@@ -73,13 +84,25 @@ public final class TaskBrokerClient implements AutoCloseable {
     return new TaskBrokerClient(database, false, config);
   }
 
+  /**
+   * A client on a pool the caller owns whose submits without a {@code Connection} join the caller's
+   * current transaction when there is one (see {@link AmbientTransaction}).
+   */
+  public static TaskBrokerClient create(
+      Database database, ClientConfig config, AmbientTransaction ambient) {
+    return new TaskBrokerClient(database, false, config, ambient);
+  }
+
   public Database database() {
     return database;
   }
 
   // ---- submit ----
 
-  /** Submits one job in its own transaction; returns its id once committed. */
+  /**
+   * Submits one job in its own transaction; returns its id once committed. (With an {@link
+   * AmbientTransaction}, inside the caller's current transaction when there is one.)
+   */
   public UUID submit(NewJob job) {
     return submitAll(List.of(job)).get(0);
   }
@@ -89,8 +112,25 @@ public final class TaskBrokerClient implements AutoCloseable {
     return submit(NewJob.of(plugin, payload));
   }
 
+  /**
+   * Submits a job for {@code plugin} whose payload is this record, as JSON (see {@link
+   * io.taskbroker.api.plugin.TypedTaskPlugin} for how a plugin reads it back).
+   */
+  public UUID submit(String plugin, Record payload) {
+    return submit(NewJob.builder(plugin).payload(Json.toTree(payload)).build());
+  }
+
+  /** Submits a job of this type with every default; {@link #await(UUID, JobType)} its result. */
+  public <P extends Record> UUID submit(JobType<P, ?> type, P payload) {
+    return submit(type.plugin(), payload);
+  }
+
   /** Submits many jobs in one statement and one transaction (one NOTIFY per queue). */
   public List<UUID> submitAll(List<NewJob> batch) {
+    Optional<List<UUID>> joined = ambient.inCurrent(connection -> submitAll(connection, batch));
+    if (joined.isPresent()) {
+      return joined.get();
+    }
     List<UUID> ids = jobs.insert(batch);
     committed(batch);
     return ids;
@@ -183,6 +223,11 @@ public final class TaskBrokerClient implements AutoCloseable {
     return new Schedules(new ScheduleRepository(database));
   }
 
+  /** Queue controls: pause, resume and flow limits, and the queues' settings. */
+  public Queues queues() {
+    return new Queues(new io.taskbroker.common.sql.QueueRepository(database));
+  }
+
   public List<QueueStats> stats() {
     return jobs.queueStats();
   }
@@ -199,6 +244,56 @@ public final class TaskBrokerClient implements AutoCloseable {
    */
   public JobStatus cancel(UUID id) {
     return jobs.cancel(id).orElseThrow(() -> new JobNotFoundException(id));
+  }
+
+  /**
+   * Redrive: puts a failed or cancelled job back to pending, runnable now, with a fresh attempt
+   * budget; its history (errors, last error) stays. A pending, running or completed job is left as
+   * it is.
+   *
+   * @return the status after the call ({@code PENDING} when retried)
+   * @throws JobNotFoundException when no job has this id (or it is not the caller's)
+   */
+  public JobStatus retry(UUID id) {
+    return new io.taskbroker.common.sql.QueueRepository(database)
+        .retry(id)
+        .orElseThrow(() -> new JobNotFoundException(id));
+  }
+
+  /**
+   * Retries every failed and cancelled job matching the filter (an empty filter: all of them).
+   *
+   * @return how many jobs went back to pending
+   */
+  public long retryAll(io.taskbroker.common.JobFilter filter) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.RETRY, filter);
+  }
+
+  /**
+   * Cancels every pending and running job matching the filter, like {@link #cancel} for each. An
+   * empty filter is refused; {@link io.taskbroker.common.JobFilter#all()} cancels every job.
+   *
+   * @return how many jobs were cancelled (pending) or asked to stop (running)
+   */
+  public long cancelAll(io.taskbroker.common.JobFilter filter) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.CANCEL, filter);
+  }
+
+  /**
+   * Deletes every job matching the filter that is not running. An empty filter is refused; {@link
+   * io.taskbroker.common.JobFilter#all()} deletes every job that is not running.
+   *
+   * @return how many jobs were deleted
+   */
+  public long deleteAll(io.taskbroker.common.JobFilter filter) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.DELETE, filter);
+  }
+
+  private long bulk(
+      io.taskbroker.common.sql.QueueRepository.BulkAction action,
+      io.taskbroker.common.JobFilter filter) {
+    java.util.Objects.requireNonNull(filter, "filter");
+    return new io.taskbroker.common.sql.QueueRepository(database).bulk(action, filter);
   }
 
   /** Deletes every finished job that finished more than {@code olderThan} ago. */
@@ -228,6 +323,65 @@ public final class TaskBrokerClient implements AutoCloseable {
    */
   public CompletableFuture<Job> await(UUID id) {
     return awaiter().await(id);
+  }
+
+  /**
+   * A future completed with the job's result, mapped to {@code resultType} with taskbroker's
+   * Jackson setup, once the job completes (null when it stored no result). It completes
+   * exceptionally with {@link JobFailedException} when the job failed or was cancelled, {@link
+   * ResultMappingException} when its result does not map, and {@link JobNotFoundException} when
+   * there is no such job.
+   */
+  public <R> CompletableFuture<R> await(UUID id, Class<R> resultType) {
+    CompletableFuture<Job> job = await(id);
+    CompletableFuture<R> result = new CompletableFuture<>();
+    job.whenComplete(
+        (finished, failure) -> {
+          if (failure != null) {
+            result.completeExceptionally(
+                failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause()
+                    : failure);
+            return;
+          }
+          try {
+            result.complete(resultOf(finished, resultType));
+          } catch (RuntimeException e) {
+            result.completeExceptionally(e);
+          }
+        });
+    // Cancelling the typed future stops the waiting, as cancelling the plain one does.
+    result.whenComplete(
+        (value, failure) -> {
+          if (result.isCancelled()) {
+            job.cancel(false);
+          }
+        });
+    return result;
+  }
+
+  /** As {@link #await(UUID, Class)}, with the result type of the job's type. */
+  public <R> CompletableFuture<R> await(UUID id, JobType<?, R> type) {
+    return await(id, type.resultType());
+  }
+
+  private static <R> R resultOf(Job job, Class<R> resultType) {
+    if (job.status() != JobStatus.COMPLETED) {
+      throw new JobFailedException(job);
+    }
+    var node = job.result();
+    if (node == null || node.isNull() || node.isMissingNode() || resultType == Void.class) {
+      return null;
+    }
+    try {
+      return Json.mapper().treeToValue(node, resultType);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+      String reason =
+          e instanceof com.fasterxml.jackson.core.JsonProcessingException processing
+              ? processing.getOriginalMessage()
+              : e.getMessage();
+      throw new ResultMappingException(job.id(), resultType, reason, e);
+    }
   }
 
   private JobAwaiter awaiter() {

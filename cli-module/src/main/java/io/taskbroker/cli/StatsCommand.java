@@ -58,12 +58,14 @@ final class StatsCommand implements Callable<Integer> {
     List<WorkerRow> workers;
     List<UnservedRow> unserved;
     List<Schedule> schedules;
+    List<io.taskbroker.common.QueueSettings> settings;
     try (TaskBrokerClient client = Clients.open(database, context)) {
       CliQueries queries = new CliQueries(client.database().jdbi());
       queues = Clients.read("the queue statistics", client::stats);
       workers = Clients.read("the workers", queries::workers);
       unserved = Clients.read("the unserved jobs", queries::unserved);
       schedules = Clients.read("the schedules", () -> client.schedules().list());
+      settings = Clients.read("the queue settings", () -> client.queues().list());
     }
     if (json) {
       Map<String, Object> all = new LinkedHashMap<>();
@@ -71,6 +73,7 @@ final class StatsCommand implements Callable<Integer> {
       all.put("workers", workers.stream().map(StatsCommand::workerJson).toList());
       all.put("unserved", unserved.stream().map(StatsCommand::unservedJson).toList());
       all.put("schedules", schedules.stream().map(SchedulesCommand::json).toList());
+      all.put("queue_settings", settings.stream().map(QueuesCommand::json).toList());
       context.out().println(CliJson.write(all));
       return ExitCodes.OK;
     }
@@ -130,6 +133,10 @@ final class StatsCommand implements Callable<Integer> {
     out.println();
     out.println("SCHEDULES");
     printOr(SchedulesCommand.table(schedules), out, "  (no schedules)");
+
+    out.println();
+    out.println("QUEUE CONTROLS (paused queues and limits; a queue not listed has none)");
+    printOr(QueuesCommand.table(settings), out, "  (none)");
     return ExitCodes.OK;
   }
 

@@ -85,6 +85,14 @@ final class SubmitCommand implements Callable<Integer> {
   String uniqueKey;
 
   @Option(
+      names = "--concurrency-key",
+      paramLabel = "KEY",
+      description =
+          "Group for the queue's key_concurrency limit: at most that many jobs of one key run at"
+              + " once.")
+  String concurrencyKey;
+
+  @Option(
       names = "--timeout",
       paramLabel = "DURATION",
       converter = DurationConverter.class,
@@ -162,6 +170,7 @@ final class SubmitCommand implements Callable<Integer> {
             .delay(delay)
             .maxAttempts(maxAttempts)
             .uniqueKey(uniqueKey)
+            .concurrencyKey(concurrencyKey)
             .timeout(timeout);
     if (metadata != null) {
       builder.metadata(Json.parseObject(metadata, "metadata"));

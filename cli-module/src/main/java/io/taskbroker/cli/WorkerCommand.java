@@ -128,11 +128,22 @@ final class WorkerCommand implements Callable<Integer> {
   Duration timeout;
 
   @Option(
+      names = "--prefetch",
+      paramLabel = "N",
+      defaultValue = "-1",
+      description =
+          "Per queue, how many claimed jobs may wait beyond the running ones while jobs are short"
+              + " (under 20 ms on average); 0 claims only into free slots. Default: as many as"
+              + " the queue's concurrency.")
+  int prefetch;
+
+  @Option(
       names = "--dashboard-port",
       description = "Also serve the dashboard on this port (see 'taskbroker dashboard').")
   Integer dashboardPort;
 
   @Mixin DashboardOptions dashboard;
+
   @Mixin DatabaseOptions database;
   @Mixin VerboseOption verbose;
 
@@ -151,6 +162,7 @@ final class WorkerCommand implements Callable<Integer> {
             .drainTimeout(drainTimeout)
             .retention(retention.keep())
             .defaultTimeout(timeout)
+            .prefetch(prefetch)
             .build();
     DatabaseConfig databaseConfig =
         database.config(

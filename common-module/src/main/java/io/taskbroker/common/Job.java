@@ -9,6 +9,7 @@ import java.util.UUID;
  * One row of {@code taskbroker.jobs}, as read at one moment. Immutable.
  *
  * @param errors one object per failed attempt: {@code {attempt, at, worker_id, kind, error}}
+ * @param concurrencyKey the key of the queue's per-key concurrency limit; null for none
  * @param decodeError null when every column was read; otherwise which JSON columns this JVM could
  *     not decode and why (say, nested deeper than {@link Json#MAX_DEPTH}). Those columns hold
  *     placeholders: an empty object for payload and metadata, an empty array for errors, null for
@@ -40,6 +41,7 @@ public record Job(
     JsonNode errors,
     String uniqueKey,
     Instant cancelRequestedAt,
+    String concurrencyKey,
     String decodeError) {
 
   /** Whether every column of the row was decoded (see {@link #decodeError()}). */

@@ -13,6 +13,8 @@ import java.util.Map;
  * @param runAt when the job may start; null means now (the database's clock)
  * @param delay added to the database's now() when {@code runAt} is null; null means none
  * @param timeout per-job limit on one attempt; null leaves it to the plugin or worker default
+ * @param concurrencyKey groups jobs for the queue's {@code key_concurrency} limit (at most that
+ *     many of one key run at once); null for none
  */
 public record NewJob(
     String plugin,
@@ -24,7 +26,8 @@ public record NewJob(
     int maxAttempts,
     ObjectNode metadata,
     String uniqueKey,
-    Duration timeout) {
+    Duration timeout,
+    String concurrencyKey) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
@@ -63,6 +66,12 @@ public record NewJob(
     if (timeout != null && timeout.toMillis() > Integer.MAX_VALUE) {
       throw new InvalidJobException("timeout is too long: " + timeout);
     }
+    if (concurrencyKey != null && (concurrencyKey.isEmpty() || concurrencyKey.length() > 256)) {
+      throw new InvalidJobException(
+          "concurrency key must be 1 to 256 characters (leave it unset instead), got '"
+              + concurrencyKey
+              + "'");
+    }
     if (uniqueKey != null && uniqueKey.isEmpty()) {
       throw new InvalidJobException("unique key must not be empty (leave it unset instead)");
     }
@@ -72,6 +81,32 @@ public record NewJob(
     // the insert checks again (with the size), as nodes may change after construction.
     Json.requireStorable(payload, "payload");
     Json.requireStorable(metadata, "metadata");
+  }
+
+  /** A job without a concurrency key (the record's shape before the key existed). */
+  public NewJob(
+      String plugin,
+      ObjectNode payload,
+      String queue,
+      int priority,
+      Instant runAt,
+      Duration delay,
+      int maxAttempts,
+      ObjectNode metadata,
+      String uniqueKey,
+      Duration timeout) {
+    this(
+        plugin,
+        payload,
+        queue,
+        priority,
+        runAt,
+        delay,
+        maxAttempts,
+        metadata,
+        uniqueKey,
+        timeout,
+        null);
   }
 
   public static Builder builder(String plugin) {
@@ -95,6 +130,7 @@ public record NewJob(
     private JsonNode metadata = Json.object();
     private String uniqueKey;
     private Duration timeout;
+    private String concurrencyKey;
 
     private Builder(String plugin) {
       this.plugin = plugin;
@@ -106,6 +142,12 @@ public record NewJob(
     }
 
     public Builder payload(Map<String, ?> payload) {
+      this.payload = payload == null ? null : Json.toTree(payload);
+      return this;
+    }
+
+    /** The payload as this record's JSON (its components as properties). */
+    public Builder payload(Record payload) {
       this.payload = payload == null ? null : Json.toTree(payload);
       return this;
     }
@@ -162,6 +204,12 @@ public record NewJob(
       return this;
     }
 
+    /** At most the queue's {@code key_concurrency} jobs of one key run at once. */
+    public Builder concurrencyKey(String concurrencyKey) {
+      this.concurrencyKey = concurrencyKey;
+      return this;
+    }
+
     /**
      * @throws InvalidJobException naming the first bad value
      */
@@ -176,7 +224,8 @@ public record NewJob(
           maxAttempts,
           Json.requireObject(metadata, "metadata"),
           uniqueKey,
-          timeout);
+          timeout,
+          concurrencyKey);
     }
   }
 }

@@ -96,7 +96,7 @@ class RolesMigrationTest {
                           + " 'taskbroker.jobs', 'SELECT')"
                           + " AND NOT has_function_privilege('public',"
                           + " 'taskbroker.submit(text, jsonb, text, integer, timestamptz,"
-                          + " interval, integer, jsonb, text, integer)', 'EXECUTE')"))
+                          + " interval, integer, jsonb, text, integer, text)', 'EXECUTE')"))
               .isEqualTo("t");
         }
       } finally {

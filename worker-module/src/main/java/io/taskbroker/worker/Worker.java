@@ -130,6 +130,8 @@ public final class Worker implements AutoCloseable {
             config.clock(),
             config.defaultTimeout(),
             jobRunner);
+    io.taskbroker.common.sql.QueueRepository queueSettings =
+        new io.taskbroker.common.sql.QueueRepository(database);
     for (Map.Entry<String, Integer> queue : config.queues().entrySet()) {
       String name = queue.getKey();
       producers.put(
@@ -142,8 +144,10 @@ public final class Worker implements AutoCloseable {
                   plugins.claimFilter(),
                   config.lease(),
                   config.pollInterval(),
-                  config.maxClaimBatch()),
+                  config.maxClaimBatch(),
+                  config.prefetchFor(queue.getValue())),
               repository,
+              queueSettings,
               active,
               executor,
               listeners,
@@ -365,6 +369,11 @@ public final class Worker implements AutoCloseable {
   /** Jobs this worker holds now (running, or finished with the outcome not yet written). */
   public int runningCount() {
     return active.size();
+  }
+
+  /** Jobs claimed ahead and waiting for a slot, across the queues (included in runningCount). */
+  public int prefetchedCount() {
+    return producers.values().stream().mapToInt(Producer::buffered).sum();
   }
 
   public long completedWrites() {

@@ -40,6 +40,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *     never affects a job
  * @param schedules recurring schedules declared in code, upserted when the worker starts
  * @param schedulerInterval how often the scheduler looks for due schedule slots (jittered)
+ * @param prefetch per queue, the most claimed jobs that may wait beyond its slots while its jobs
+ *     finish fast (under 20 ms on average), so short jobs cost fewer claims; 0 claims only into
+ *     free slots; {@link #PREFETCH_AS_CONCURRENCY} (the default) as many as the queue's
+ *     concurrency, capped at the claim batch
  */
 public record WorkerConfig(
     String workerId,
@@ -62,7 +66,8 @@ public record WorkerConfig(
     long maxResultBytes,
     List<JobLifecycleListener> listeners,
     List<ScheduleDefinition> schedules,
-    Duration schedulerInterval) {
+    Duration schedulerInterval,
+    int prefetch) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_CONCURRENCY = 10;
@@ -80,6 +85,10 @@ public record WorkerConfig(
   public static final Duration DEFAULT_PRUNE_INTERVAL = Duration.ofMinutes(1);
   public static final long DEFAULT_MAX_RESULT_BYTES = 16L * 1024 * 1024;
   public static final Duration DEFAULT_SCHEDULER_INTERVAL = Duration.ofSeconds(1);
+
+  /** {@link #prefetch()}: as many as each queue's concurrency, capped at the claim batch. */
+  public static final int PREFETCH_AS_CONCURRENCY = -1;
+
   // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
   public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;
 
@@ -171,6 +180,11 @@ public record WorkerConfig(
     listeners = listeners == null ? List.of() : List.copyOf(listeners);
     positive("scheduler interval", schedulerInterval, Duration.ofMillis(10));
     schedules = schedules == null ? List.of() : List.copyOf(schedules);
+    if (prefetch < PREFETCH_AS_CONCURRENCY || prefetch > 10_000) {
+      throw new InvalidConfigException(
+          "prefetch must be between 0 and 10000 (or -1: as many as the concurrency), got "
+              + prefetch);
+    }
     for (ScheduleDefinition schedule : schedules) {
       // The full check (cron-utils, java.time zones), before anything is written.
       Slots.parse(schedule.cron(), schedule.timeZone());
@@ -185,6 +199,11 @@ public record WorkerConfig(
     if (value == null || value.compareTo(minimum) < 0 || value.isNegative()) {
       throw new InvalidConfigException(name + " must be at least " + minimum + ", got " + value);
     }
+  }
+
+  /** How many claimed jobs a queue of this concurrency may hold beyond its slots. */
+  public int prefetchFor(int concurrency) {
+    return prefetch == PREFETCH_AS_CONCURRENCY ? Math.min(concurrency, maxClaimBatch) : prefetch;
   }
 
   /** The sum of every queue's concurrency. */
@@ -226,6 +245,7 @@ public record WorkerConfig(
     private Duration defaultTimeout;
     private int maxClaimBatch = DEFAULT_MAX_CLAIM_BATCH;
     private int completerBatch = DEFAULT_COMPLETER_BATCH;
+    private int prefetch = PREFETCH_AS_CONCURRENCY;
     private Duration retryBaseDelay = DEFAULT_RETRY_BASE_DELAY;
     private Duration retryMaxDelay = DEFAULT_RETRY_MAX_DELAY;
     private Duration completerRetryLimit = DEFAULT_COMPLETER_RETRY_LIMIT;
@@ -374,6 +394,16 @@ public record WorkerConfig(
     }
 
     /**
+     * Per queue, how many claimed jobs may wait beyond its slots while its jobs are short; 0 claims
+     * only into free slots. Default: as many as the queue's concurrency (capped at the claim
+     * batch).
+     */
+    public Builder prefetch(int prefetch) {
+      this.prefetch = prefetch;
+      return this;
+    }
+
+    /**
      * @throws InvalidConfigException naming the first bad value
      */
     public WorkerConfig build() {
@@ -398,7 +428,8 @@ public record WorkerConfig(
           maxResultBytes,
           listeners,
           List.copyOf(schedules.values()),
-          schedulerInterval);
+          schedulerInterval,
+          prefetch);
     }
   }
 }

@@ -135,7 +135,8 @@ class WorkerConfigTest {
                     valid.maxResultBytes(),
                     valid.listeners(),
                     valid.schedules(),
-                    valid.schedulerInterval()))
+                    valid.schedulerInterval(),
+                    valid.prefetch()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "PT3S", "half the lease", "PT2S");
     assertThatThrownBy(
@@ -161,7 +162,8 @@ class WorkerConfigTest {
                     valid.maxResultBytes(),
                     valid.listeners(),
                     valid.schedules(),
-                    valid.schedulerInterval()))
+                    valid.schedulerInterval(),
+                    valid.prefetch()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("worker id", "' '");
     assertThatThrownBy(
@@ -187,7 +189,8 @@ class WorkerConfigTest {
                     valid.maxResultBytes(),
                     valid.listeners(),
                     valid.schedules(),
-                    valid.schedulerInterval()))
+                    valid.schedulerInterval(),
+                    valid.prefetch()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "null");
   }

@@ -2,6 +2,7 @@ package io.taskbroker.cli.internal;
 
 import io.taskbroker.common.InvalidConfigException;
 import io.taskbroker.common.InvalidJobException;
+import io.taskbroker.common.InvalidQueueException;
 import java.util.function.Supplier;
 
 /**
@@ -33,7 +34,7 @@ public final class CliFailure extends RuntimeException {
   public static <T> T checkingInput(Supplier<T> check) {
     try {
       return check.get();
-    } catch (InvalidJobException | InvalidConfigException e) {
+    } catch (InvalidJobException | InvalidConfigException | InvalidQueueException e) {
       throw new CliFailure(ExitCodes.USAGE, e.getMessage(), e);
     }
   }

@@ -104,6 +104,7 @@ public final class JobRepository {
     Integer[] maxAttempts = new Integer[size];
     String[] uniqueKeys = new String[size];
     Integer[] timeouts = new Integer[size];
+    String[] concurrencyKeys = new String[size];
     for (int i = 0; i < size; i++) {
       NewJob job = jobs.get(i);
       ids[i] = JobIds.next();
@@ -120,6 +121,7 @@ public final class JobRepository {
       maxAttempts[i] = job.maxAttempts();
       uniqueKeys[i] = job.uniqueKey();
       timeouts[i] = job.timeout() == null ? null : (int) job.timeout().toMillis();
+      concurrencyKeys[i] = job.concurrencyKey();
     }
     int inserted;
     try (NamedSql.Binder insert = INSERT_JOBS.prepare(connection)) {
@@ -136,6 +138,7 @@ public final class JobRepository {
               .array("max_attempts", "int4", maxAttempts)
               .array("unique_keys", "text", uniqueKeys)
               .array("timeouts_ms", "int4", timeouts)
+              .array("concurrency_keys", "text", concurrencyKeys)
               .statement()
               .executeUpdate();
     } catch (SQLException e) {

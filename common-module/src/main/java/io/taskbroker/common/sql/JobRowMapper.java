@@ -59,6 +59,7 @@ final class JobRowMapper implements RowMapper<Job> {
         errors,
         rs.getString("unique_key"),
         instant(rs, "cancel_requested_at"),
+        rs.getString("concurrency_key"),
         undecodable.isEmpty() ? null : String.join("; ", undecodable));
   }
 

@@ -31,6 +31,8 @@ import org.postgresql.PGStatement;
  */
 public final class WorkerRepository {
   private static final NamedSql CLAIM_JOBS = NamedSql.load("claim_jobs");
+  private static final NamedSql CLAIM_LIMITED = NamedSql.load("claim_limited");
+  private static final String RUNNABLE_WAITING = Sql.load("runnable_waiting");
   private static final NamedSql COMPLETE_JOBS = NamedSql.load("complete_jobs");
   private static final NamedSql HEARTBEAT_JOBS = NamedSql.load("heartbeat_jobs");
   private static final String RESCUE_JOBS = Sql.load("rescue_jobs");
@@ -89,6 +91,46 @@ public final class WorkerRepository {
     jobs.sort(
         Comparator.comparingInt(Job::priority).thenComparing(Job::runAt).thenComparing(Job::id));
     return jobs;
+  }
+
+  /**
+   * Claims like {@link #claim}, for a queue with limits: through {@code taskbroker.claim_limited},
+   * which serialises the claims of the queue and claims at most what its limits leave (possibly
+   * none while runnable jobs wait; see {@link #runnableWaiting}).
+   */
+  public List<Job> claimLimited(
+      String workerId, String queue, Collection<String> plugins, int limit, Duration lease) {
+    List<Job> jobs =
+        Repositories.withConnection(
+            dataSource,
+            connection -> {
+              try (NamedSql.Binder claim = CLAIM_LIMITED.prepare(connection)) {
+                claim
+                    .text("queue", queue)
+                    .text("worker_id", workerId)
+                    .bool("any_plugin", plugins == null)
+                    .array("plugins", "text", plugins == null ? new String[0] : plugins.toArray())
+                    .int4("limit", limit)
+                    .int8("lease_ms", lease.toMillis());
+                List<Job> claimed = new ArrayList<>(limit);
+                try (ResultSet rs = claim.statement().executeQuery()) {
+                  while (rs.next()) {
+                    claimed.add(JobRowMapper.INSTANCE.map(rs, null));
+                  }
+                }
+                return claimed;
+              }
+            });
+    jobs.sort(
+        Comparator.comparingInt(Job::priority).thenComparing(Job::runAt).thenComparing(Job::id));
+    return jobs;
+  }
+
+  /** Whether a runnable job of this queue waits now (a limit may be holding it back). */
+  public boolean runnableWaiting(String queue) {
+    return call(
+        handle ->
+            handle.createQuery(RUNNABLE_WAITING).bind("queue", queue).mapTo(Boolean.class).one());
   }
 
   /**

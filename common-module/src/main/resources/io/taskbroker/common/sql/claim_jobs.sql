@@ -1,6 +1,9 @@
 -- The claim: picks up to :limit runnable jobs of one queue, lowest priority value first, then
 -- oldest run_at, skipping rows another worker has locked, and marks them running under this
--- worker with a fresh lease, in one statement.
+-- worker with a fresh lease, in one statement. For a queue without limits: it claims nothing from
+-- a queue whose row (V5, taskbroker.queues) says paused or has a limit, whatever this worker's
+-- cached settings say (those queues are claimed through taskbroker.claim_limited); the check is
+-- one primary-key probe per claim.
 WITH picked AS (
     SELECT id
       FROM taskbroker.jobs
@@ -9,6 +12,11 @@ WITH picked AS (
        AND run_at <= now()
        AND attempt < max_attempts
        AND (:any_plugin OR plugin = ANY (CAST(:plugins AS text[])))
+       AND NOT EXISTS (
+            SELECT 1 FROM taskbroker.queues q
+             WHERE q.name = :queue
+               AND (q.paused OR q.global_concurrency IS NOT NULL OR q.rate_limit IS NOT NULL
+                    OR q.key_concurrency IS NOT NULL))
      ORDER BY priority, run_at, id
      LIMIT :limit
      FOR UPDATE SKIP LOCKED)

@@ -2,6 +2,7 @@ package io.taskbroker.worker.executor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.taskbroker.api.plugin.FailJob;
+import io.taskbroker.api.plugin.InvalidPayloadException;
 import io.taskbroker.api.plugin.JobCancelledException;
 import io.taskbroker.api.plugin.RetryJob;
 import io.taskbroker.api.plugin.SnoozeJob;
@@ -254,6 +255,9 @@ public final class JobExecutor implements Service {
       return new Outcome.Snooze(snooze.after());
     } catch (FailJob fail) {
       return new Outcome.Failed("error", fail.getMessage(), trace(fail), false);
+    } catch (InvalidPayloadException invalid) {
+      // A typed plugin's payload does not map: the same payload fails the same way, so no retry.
+      return new Outcome.Failed(InvalidPayloadException.KIND, invalid.getMessage(), null, false);
     } catch (JobCancelledException | InterruptedException e) {
       if (job.isCancelled()) {
         return cancelledOutcome(job);

@@ -15,7 +15,8 @@ public sealed interface Outcome {
   /**
    * The attempt failed.
    *
-   * @param kind {@code error}, {@code timeout}, {@code no_plugin} or {@link #UNDECODABLE}
+   * @param kind {@code error}, {@code timeout}, {@code no_plugin}, {@link #UNDECODABLE} or {@code
+   *     invalid_payload} (a typed plugin's payload does not map to its record)
    * @param retryable false when the plugin said not to retry ({@code FailJob})
    */
   record Failed(String kind, String error, String trace, boolean retryable) implements Outcome {}

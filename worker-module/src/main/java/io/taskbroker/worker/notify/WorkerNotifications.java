@@ -28,10 +28,11 @@ import org.slf4j.LoggerFactory;
  * The worker's subscriptions to its Database's LISTEN connection ({@link PgNotifier}, one per
  * Database in this JVM, shared with every other worker, client and tracker on it): new-job
  * notifications wake the producer of their queue, control messages addressed to this worker lead to
- * a cancel once the table confirms it, and a gap in either (a reconnect: notifications sent while
- * disconnected are gone; or this worker falling behind) makes every producer rescan, or the
- * heartbeater beat, which reads the cancel marks. Thread-safe; start/stop idempotent, stop before
- * start a no-op.
+ * a cancel once the table confirms it, queue messages ({@code {"action":"queue","queue":..}}: a
+ * pause, resume or new limits) make that queue's producer read its settings again, and a gap in
+ * either (a reconnect: notifications sent while disconnected are gone; or this worker falling
+ * behind) makes every producer rescan, or the heartbeater beat, which reads the cancel marks.
+ * Thread-safe; start/stop idempotent, stop before start a no-op.
  *
  * <p>Supervised as the {@code notifier} unit: an Error on a notifier thread serving this worker
  * (its own handling of a notification, or the shared reading thread) stops the worker, never
@@ -229,7 +230,17 @@ public final class WorkerNotifications {
       LOG.debug("Ignoring a control message that is not JSON: {}", payload);
       return;
     }
-    if (!"cancel".equals(message.path("action").asText())) {
+    String action = message.path("action").asText();
+    if ("queue".equals(action)) {
+      // A queue's settings changed (pause, resume, limits): its producer reads the row again
+      // before its next claim. A forged one costs a primary-key read; the row decides.
+      Producer producer = producers.get(message.path("queue").asText(""));
+      if (producer != null) {
+        producer.settingsChanged();
+      }
+      return;
+    }
+    if (!"cancel".equals(action)) {
       return;
     }
     // Addressed to another worker: not ours to look up. (Omitting the address only costs the

@@ -2,6 +2,8 @@ package io.taskbroker.worker.producer;
 
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.Job;
+import io.taskbroker.common.QueueSettings;
+import io.taskbroker.common.sql.QueueRepository;
 import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.executor.ActiveJobs;
 import io.taskbroker.worker.executor.JobExecutor;
@@ -12,6 +14,8 @@ import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -20,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +47,26 @@ import org.slf4j.LoggerFactory;
  * RunningJob#freeSlot()}, and the job leaves the worker once, through {@link RunningJob#leave()}),
  * so nothing goes through the worker on the way.
  *
+ * <p>While the queue's jobs finish fast, it also claims ahead: up to {@code prefetch} jobs beyond
+ * its slots wait in a local buffer, and a freed slot takes the next one at once, on the freeing
+ * thread, without a claim. Short jobs then cost a claim per buffer rather than per few free slots,
+ * which at low concurrency halves the transactions per job. A buffered job is claimed in the table
+ * (status {@code running}, its lease extended by the heartbeat, a cancel finds it) but not started;
+ * its timeout starts when it does. Jobs that take longer than {@link #PREFETCH_MAX_RUN_NANOS} on
+ * average switch the buffer off, so a slow job never holds another back for long that a free worker
+ * elsewhere could run. On stop the buffer is released: its jobs leave the worker unstarted and the
+ * worker's hand-back returns them to pending with their attempt refunded.
+ *
+ * <p>Queue settings ({@code taskbroker.queues}): the producer keeps its queue's row, read again on
+ * a control notification ({@link #settingsChanged()}), after a reconnect, and before a claim once
+ * it is a second old. A paused queue is not claimed from (the row is read again every second, so a
+ * resume whose notification was lost still starts claiming within a second); a queue with limits is
+ * claimed through {@code taskbroker.claim_limited}, which enforces them; any other through the
+ * plain claim. Both claims check the row themselves, so stale settings never claim too much: at
+ * worst an empty claim. A limited claim that came back short while runnable jobs wait (held back by
+ * a limit another worker's finished job may lift) looks again after about {@value
+ * #LIMIT_RETRY_MILLIS} ms.
+ *
  * <p>Thread-safe. A {@link io.taskbroker.worker.internal.Service}: start and stop are idempotent;
  * stop before start is a no-op. {@link #claimOnce()} claims on the caller's thread instead (tests:
  * a worker moved by hand).
@@ -52,6 +77,17 @@ public final class Producer extends BackgroundLoop {
   private static final long CLAIM_COOLDOWN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final long NOTIFY_QUIET_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final long NOTIFY_QUIET_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  // How old the queue's settings may be before a claim reads them again; also how often a paused
+  // producer reads them: the bound on a resume whose notification was lost.
+  private static final long SETTINGS_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
+  static final long LIMIT_RETRY_MILLIS = 20;
+
+  /**
+   * Claiming ahead pays only while jobs are short: a buffered job waits for a running one to end.
+   * Above this average run time (an exponential moving average over the last few dozen jobs) the
+   * producer claims only into free slots.
+   */
+  static final long PREFETCH_MAX_RUN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
   /**
    * What a producer claims and how.
@@ -61,6 +97,8 @@ public final class Producer extends BackgroundLoop {
    * @param lease how long a claimed job stays ours without a heartbeat
    * @param pollInterval how often it looks without being woken (jittered)
    * @param maxBatch the most jobs one claim takes
+   * @param prefetch the most claimed jobs held beyond the slots while jobs finish fast; 0 claims
+   *     only into free slots
    */
   public record Settings(
       String workerId,
@@ -69,7 +107,20 @@ public final class Producer extends BackgroundLoop {
       Collection<String> plugins,
       Duration lease,
       Duration pollInterval,
-      int maxBatch) {
+      int maxBatch,
+      int prefetch) {
+    /** Without claiming ahead. */
+    public Settings(
+        String workerId,
+        String queue,
+        int concurrency,
+        Collection<String> plugins,
+        Duration lease,
+        Duration pollInterval,
+        int maxBatch) {
+      this(workerId, queue, concurrency, plugins, lease, pollInterval, maxBatch, 0);
+    }
+
     public Settings {
       if (workerId == null || queue == null || lease == null || pollInterval == null) {
         throw new IllegalArgumentException("producer settings need a worker, queue, lease, poll");
@@ -83,6 +134,10 @@ public final class Producer extends BackgroundLoop {
                 + " and "
                 + maxBatch);
       }
+      if (prefetch < 0) {
+        throw new IllegalArgumentException(
+            "producer of " + queue + ": prefetch must be zero or positive, got " + prefetch);
+      }
       plugins = plugins == null ? null : List.copyOf(plugins);
     }
   }
@@ -91,10 +146,12 @@ public final class Producer extends BackgroundLoop {
   private final int concurrency;
   private final String workerId;
   private final WorkerRepository repository;
+  private final QueueRepository queues;
   private final Collection<String> plugins;
   private final Duration lease;
   private final Duration pollInterval;
   private final int maxBatch;
+  private final int prefetch;
   private final ActiveJobs active;
   private final JobExecutor executor;
   private final JobListeners listeners;
@@ -115,6 +172,16 @@ public final class Producer extends BackgroundLoop {
   private long notifyQuietUntilNanos;
   private long notifyQuietNanos = NOTIFY_QUIET_MIN_NANOS;
   private long claims;
+  // Guarded by lock. Claimed jobs waiting for a slot, oldest first; closed once stopping.
+  private final ArrayDeque<Held> buffer = new ArrayDeque<>();
+  private boolean closed;
+  // Guarded by lock. Average run time of the queue's jobs (slot taken to slot freed); claims go
+  // ahead only while it is short. Starts "unknown": no prefetch until jobs have been seen.
+  private long averageRunNanos = Long.MAX_VALUE;
+  // Guarded by lock. The queue's row as last read; stale: read it again before the next claim.
+  private QueueSettings settings;
+  private boolean settingsStale = true;
+  private long settingsReadNanos;
 
   /**
    * @param active the jobs the worker holds: a claimed job joins it, and leaves it when done
@@ -124,6 +191,7 @@ public final class Producer extends BackgroundLoop {
   public Producer(
       Settings settings,
       WorkerRepository repository,
+      QueueRepository queues,
       ActiveJobs active,
       JobExecutor executor,
       JobListeners listeners,
@@ -134,10 +202,13 @@ public final class Producer extends BackgroundLoop {
     this.concurrency = settings.concurrency();
     this.workerId = settings.workerId();
     this.repository = repository;
+    this.queues = queues;
+    this.settings = QueueSettings.unset(settings.queue());
     this.plugins = settings.plugins();
     this.lease = settings.lease();
     this.pollInterval = settings.pollInterval();
     this.maxBatch = settings.maxBatch();
+    this.prefetch = settings.prefetch();
     this.active = active;
     this.executor = executor;
     this.listeners = listeners;
@@ -161,10 +232,36 @@ public final class Producer extends BackgroundLoop {
     }
   }
 
+  /**
+   * The queue's settings may have changed (a control notification, a reconnect): read them again
+   * before the next claim, and look now (a resume, a raised limit).
+   */
+  public void settingsChanged() {
+    lock.lock();
+    try {
+      settingsStale = true;
+      signalWork();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The queue's settings as this producer last read them. */
+  public QueueSettings settings() {
+    lock.lock();
+    try {
+      return settings;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** New work may be waiting (a reconnect): look now, or when a slot frees. */
   public void notifyWork() {
     lock.lock();
     try {
+      // Settings changes sent meanwhile are gone too.
+      settingsStale = true;
       // After a reconnect, notifications sent meanwhile are gone: none is awaited any more.
       awaitedNotifies.clear();
       signalWork();
@@ -218,16 +315,29 @@ public final class Producer extends BackgroundLoop {
 
   /**
    * A slot of this producer is free again; called once per claimed job, by {@link
-   * RunningJob#freeSlot()}.
+   * RunningJob#freeSlot()}. The next buffered job, if any, takes the slot at once, on this thread.
    */
-  private void slotFreed() {
+  private void slotFreed(SlotTimer timer) {
+    Held next;
     lock.lock();
     try {
+      if (!timer.hasSlot) {
+        // A job that never had a slot (held in the buffer) is done: cancelled, or released.
+        buffer.removeIf(held -> held.timer() == timer);
+        return;
+      }
+      timer.hasSlot = false;
       inFlight--;
       if (inFlight < 0) {
         overReleases.incrementAndGet();
         LOG.error("Producer {}: released more slots than claimed; this is a bug", queue);
         inFlight = 0;
+      }
+      noteRunTime(System.nanoTime() - timer.takenNanos);
+      next = closed ? null : buffer.poll();
+      if (next != null) {
+        inFlight++;
+        next.timer().take();
       }
       // Only wake when work is known to wait; otherwise a finished job would cost a claim.
       if (workLikely) {
@@ -237,6 +347,24 @@ public final class Producer extends BackgroundLoop {
     } finally {
       lock.unlock();
     }
+    if (next != null) {
+      executor.execute(next.job());
+    }
+  }
+
+  /** Folds one job's run time into the average (weight 1/16). Call with the lock held. */
+  private void noteRunTime(long nanos) {
+    averageRunNanos =
+        averageRunNanos == Long.MAX_VALUE
+            ? nanos
+            : averageRunNanos + (nanos - averageRunNanos) / 16;
+  }
+
+  /** How many jobs may wait in the buffer now. Call with the lock held. */
+  private int bufferCapacity() {
+    // A limited queue's claimed jobs count against its limits while they wait: on a limited
+    // queue, claim only into free slots, so every job the limit lets through runs.
+    return averageRunNanos <= PREFETCH_MAX_RUN_NANOS && !settings.limited() ? prefetch : 0;
   }
 
   /** Work is likely waiting: look as soon as a slot is free. Call with the lock held. */
@@ -277,7 +405,7 @@ public final class Producer extends BackgroundLoop {
           // Goes round at least once per poll interval, also while every slot is taken.
           unit().progress();
           long now = System.nanoTime();
-          int slots = concurrency - inFlight;
+          int slots = concurrency - inFlight + bufferCapacity() - buffer.size();
           boolean due = now >= nextPollNanos || now >= timerNanos;
           if (slots > 0 && due) {
             break;
@@ -312,7 +440,8 @@ public final class Producer extends BackgroundLoop {
             Thread.currentThread().interrupt();
             return;
           }
-          if (concurrency - inFlight <= 0 && System.nanoTime() >= nextPollNanos) {
+          if (concurrency - inFlight + bufferCapacity() - buffer.size() <= 0
+              && System.nanoTime() >= nextPollNanos) {
             // Full at poll time: nothing to do until a slot frees; look again a poll later.
             nextPollNanos = System.nanoTime() + jitteredPoll();
           }
@@ -322,7 +451,7 @@ public final class Producer extends BackgroundLoop {
         }
         signalled = false;
         batchDeadlineNanos = 0;
-        free = concurrency - inFlight;
+        free = concurrency - inFlight + bufferCapacity() - buffer.size();
         // This claim sees the jobs of every NOTIFY delivered so far (each was sent at a commit).
         forNotify = notifyPending;
         notifyPending = false;
@@ -331,10 +460,29 @@ public final class Producer extends BackgroundLoop {
         lock.unlock();
       }
 
+      QueueSettings current = currentSettings();
+      if (current.paused()) {
+        // Not a claim: read the row again in a second (or at once on a notification).
+        lock.lock();
+        try {
+          claims--;
+          signalled = false;
+          notifyPending = false;
+        } finally {
+          lock.unlock();
+        }
+        nextPollNanos = System.nanoTime() + SETTINGS_MAX_AGE_NANOS;
+        timerNanos = Long.MAX_VALUE;
+        continue;
+      }
       int limit = Math.min(free, maxBatch);
       List<Job> claimed;
+      boolean heldBack = false;
       try {
-        claimed = repository.claim(workerId, queue, plugins, limit, lease);
+        claimed = claimBatch(current, limit);
+        // Short on a limited queue: a limit (this fleet's running jobs, the rate window) may be
+        // what holds runnable jobs back; nothing would wake us when it lifts, so look again soon.
+        heldBack = current.limited() && claimed.size() < limit && repository.runnableWaiting(queue);
         if (failures > 0) {
           LOG.info("Producer {}: claiming works again", queue);
         }
@@ -371,26 +519,176 @@ public final class Producer extends BackgroundLoop {
       }
       dispatch(claimed);
       nextPollNanos = System.nanoTime() + jitteredPoll();
-      timerNanos = claimed.isEmpty() ? nextScheduledNanos() : Long.MAX_VALUE;
+      timerNanos =
+          heldBack
+              ? System.nanoTime() + limitRetryNanos()
+              : claimed.isEmpty() ? nextScheduledNanos() : Long.MAX_VALUE;
     }
   }
 
+  /** The plain claim, or the limited one when the queue has limits. */
+  private List<Job> claimBatch(QueueSettings current, int limit) {
+    return current.limited()
+        ? repository.claimLimited(workerId, queue, plugins, limit, lease)
+        : repository.claim(workerId, queue, plugins, limit, lease);
+  }
+
   /**
-   * The claimed jobs are ours: each takes a slot, joins the jobs the worker holds and goes to the
-   * executor with its way back (its slot, its leaving).
+   * The queue's settings, read again when stale or a second old. A failed read keeps the last ones
+   * (the claim checks the row itself) and tries again on the next claim.
    */
-  private void dispatch(List<Job> claimed) {
+  private QueueSettings currentSettings() {
+    long now = System.nanoTime();
+    QueueSettings known;
     lock.lock();
     try {
-      inFlight += claimed.size();
+      if (!settingsStale && now - settingsReadNanos < SETTINGS_MAX_AGE_NANOS) {
+        return settings;
+      }
+      known = settings;
+      settingsStale = false;
+      settingsReadNanos = now;
     } finally {
       lock.unlock();
     }
+    QueueSettings read;
+    try {
+      read = queues.get(queue).orElse(QueueSettings.unset(queue));
+    } catch (RuntimeException e) {
+      LOG.debug("Producer {}: could not read the queue's settings ({})", queue, e.getMessage());
+      return known;
+    }
+    if (read.paused() != known.paused()) {
+      LOG.info("Producer {}: queue {}", queue, read.paused() ? "paused" : "resumed");
+    }
+    lock.lock();
+    try {
+      settings = read;
+    } finally {
+      lock.unlock();
+    }
+    return read;
+  }
+
+  private static long limitRetryNanos() {
+    long base = TimeUnit.MILLISECONDS.toNanos(LIMIT_RETRY_MILLIS);
+    // ±25 %: producers held back by one limit do not all look at the same moment.
+    return base - base / 4 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+  }
+
+  /**
+   * The claimed jobs are ours: each joins the jobs the worker holds, with its way back (its slot,
+   * its leaving), and goes to the executor when it has a slot, or waits in the buffer for one.
+   */
+  private void dispatch(List<Job> claimed) {
+    List<Held> held = new ArrayList<>(claimed.size());
     for (Job job : claimed) {
-      RunningJob running = new RunningJob(job, queue, this::slotFreed, active::remove);
+      // The slot's clock starts when the job takes a slot (below, or when a buffered job is
+      // handed one): the run time that decides the buffer's size excludes time spent waiting.
+      SlotTimer timer = new SlotTimer(this::slotFreed);
+      RunningJob running = new RunningJob(job, queue, timer, active::remove);
       active.add(running);
       listeners.claimed(job);
-      executor.execute(running);
+      held.add(new Held(running, timer));
+    }
+    List<RunningJob> toRun = new ArrayList<>(held.size());
+    List<Held> released = List.of();
+    lock.lock();
+    try {
+      for (Held job : held) {
+        if (inFlight < concurrency) {
+          inFlight++;
+          job.timer().take();
+          toRun.add(job.job());
+        } else {
+          buffer.add(job);
+        }
+      }
+      if (closed) {
+        released = takeBuffer();
+      }
+    } finally {
+      lock.unlock();
+    }
+    toRun.forEach(executor::execute);
+    release(released);
+  }
+
+  /** Empties the buffer. Call with the lock held. */
+  private List<Held> takeBuffer() {
+    List<Held> taken = new ArrayList<>(buffer);
+    buffer.clear();
+    return taken;
+  }
+
+  /**
+   * Buffered jobs that will not start here: they leave the worker unstarted, still running under it
+   * in the table, where the worker's hand-back (or, should the process die, the rescuer) returns
+   * them to pending.
+   */
+  private void release(List<Held> jobs) {
+    for (Held held : jobs) {
+      if (held.job().decide()) {
+        held.job().leave();
+      }
+    }
+  }
+
+  /** No buffered job starts any more: the producer is stopping. */
+  @Override
+  protected void stopping(long deadlineNanos) {
+    List<Held> released;
+    lock.lock();
+    try {
+      closed = true;
+      released = takeBuffer();
+    } finally {
+      lock.unlock();
+    }
+    if (!released.isEmpty()) {
+      LOG.info(
+          "Producer {}: stopping; {} claimed job(s) not yet started go back",
+          queue,
+          released.size());
+    }
+    release(released);
+  }
+
+  /** Jobs claimed and waiting for a slot (tests). */
+  public int buffered() {
+    lock.lock();
+    try {
+      return buffer.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A claimed job and its slot's timer. */
+  private record Held(RunningJob job, SlotTimer timer) {}
+
+  /**
+   * A job's way to give its slot back, which knows whether the job has a slot (a buffered job has
+   * none yet) and since when. Fields guarded by the producer's lock.
+   */
+  private static final class SlotTimer implements Runnable {
+    private final Consumer<SlotTimer> freed;
+    private boolean hasSlot;
+    private long takenNanos;
+
+    SlotTimer(Consumer<SlotTimer> freed) {
+      this.freed = freed;
+    }
+
+    /** The job takes a slot now. Call with the producer's lock held. */
+    void take() {
+      hasSlot = true;
+      takenNanos = System.nanoTime();
+    }
+
+    @Override
+    public void run() {
+      freed.accept(this);
     }
   }
 
@@ -412,7 +710,11 @@ public final class Producer extends BackgroundLoop {
     if (free <= 0) {
       return List.of();
     }
-    List<Job> claimed = repository.claim(workerId, queue, plugins, Math.min(free, maxBatch), lease);
+    QueueSettings current = currentSettings();
+    if (current.paused()) {
+      return List.of();
+    }
+    List<Job> claimed = claimBatch(current, Math.min(free, maxBatch));
     dispatch(claimed);
     return claimed;
   }

@@ -119,6 +119,16 @@ class RolesTest extends WorkerDatabaseTest {
           queryString(connection, "SELECT taskbroker.submit('roles-none', queue => 'roles-none')");
       assertThat(queryString(connection, "SELECT taskbroker.job_status('" + id + "')"))
           .isEqualTo("pending");
+      // The bulk submit, recorded as this role's jobs like the single one.
+      String many =
+          queryString(
+              connection,
+              "SELECT string_agg(id::text, ',') FROM taskbroker.submit_many('roles-none',"
+                  + " '[{\"n\": 1}, {\"n\": 2}]', queue => 'roles-none') AS id");
+      for (String manyId : many.split(",")) {
+        assertThat(queryString(connection, "SELECT taskbroker.job_status('" + manyId + "')"))
+            .isEqualTo("pending");
+      }
       assertThat(queryString(connection, "SELECT taskbroker.job_status('" + someoneElses + "')"))
           .isNull();
       assertDenied(connection, "SELECT payload FROM taskbroker.jobs");

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The drain as ../shared/peers-bench measures the peers, for taskbroker as users start it:
+# one `taskbroker worker --concurrency C` process is started and left idle (cold: no warm-up);
+# N no-op jobs are inserted with one SQL statement (taskbroker.submit_many, or with SUBMIT=rows
+# one taskbroker.submit() per row of a generate_series); the clock runs from that commit until no
+# job is pending or running, polled every 10 ms by a loop inside PostgreSQL. Prints one line:
+#
+#   RESULT taskbroker drain jobs=N concurrency=C seconds=S jobs_per_s=R worker_cpu_us_per_job=W
+#          pg_cpu_us_per_job=P commits_per_job=K
+#
+# Needs psql and a PostgreSQL to talk to (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres),
+# and the built CLI (./mvnw -q package -DskipTests). Linux (/proc) for the CPU figures.
+# Usage: bench-module/scripts/peer-drain.sh [JOBS] [CONCURRENCY] [extra `taskbroker worker` flags]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+JOBS="${1:-20000}"
+CONCURRENCY="${2:-8}"
+shift 2 || true
+JAR="${JAR:-cli-module/target/taskbroker.jar}"
+SUBMIT="${SUBMIT:-many}"
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
+DB="${DB:-bench_taskbroker_drain}"
+URL="postgresql://${PGUSER}@${PGHOST}:${PGPORT}/${DB}"
+HZ=$(getconf CLK_TCK)
+
+psql -qX -d postgres -c "drop database if exists ${DB} with (force)" -c "create database ${DB}" >/dev/null
+java -jar "$JAR" migrate --database-url "$URL" >/dev/null
+
+LOG="$(mktemp)"
+# The bundled example plugin 'echo' returns its payload: the no-op job.
+java -jar "$JAR" worker --database-url "$URL" --concurrency "$CONCURRENCY" --retention none "$@" \
+  >"$LOG" 2>&1 &
+WORKER=$!
+cleanup() {
+  kill "$WORKER" 2>/dev/null || true
+  wait "$WORKER" 2>/dev/null || true
+  rm -f "$LOG"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 600); do
+  if [ "$(psql -qAtX -d "$DB" -c "select count(*) from taskbroker.workers" 2>/dev/null)" = "1" ]; then
+    break
+  fi
+  if ! kill -0 "$WORKER" 2>/dev/null; then
+    echo "worker exited:" >&2
+    cat "$LOG" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+cpu_of() { # utime+stime ticks of the given pids
+  local total=0 pid fields
+  for pid in "$@"; do
+    if [ -r "/proc/$pid/stat" ]; then
+      fields=$(sed 's/^.*) //' "/proc/$pid/stat")
+      total=$((total + $(echo "$fields" | awk '{print $12 + $13}')))
+    fi
+  done
+  echo "$total"
+}
+BACKENDS=$(psql -qAtX -d "$DB" -c \
+  "select pid from pg_stat_activity where datname = '${DB}' and application_name like 'taskbroker-worker%'")
+# shellcheck disable=SC2086
+W0=$(cpu_of "$WORKER"); P0=$(cpu_of $BACKENDS)
+C0=$(psql -qAtX -d "$DB" -c "select xact_commit from pg_stat_database where datname = '${DB}'")
+
+if [ "$SUBMIT" = "rows" ]; then
+  INSERT="select count(taskbroker.submit('echo', jsonb_build_object('i', g))) from generate_series(1, ${JOBS}) g"
+else
+  INSERT="select count(*) from taskbroker.submit_many('echo', (select jsonb_agg(jsonb_build_object('i', g)) from generate_series(1, ${JOBS}) g))"
+fi
+SECONDS_TAKEN=$(psql -qAtX -v ON_ERROR_STOP=1 -d "$DB" <<SQL
+\o /dev/null
+${INSERT};
+\o
+select extract(epoch from clock_timestamp()) as t0 \gset
+do \$\$
+begin
+  while exists (select 1 from taskbroker.jobs where status in ('pending', 'running')) loop
+    perform pg_sleep(0.01);
+  end loop;
+end
+\$\$;
+select round((extract(epoch from clock_timestamp()) - :t0)::numeric, 3);
+SQL
+)
+# shellcheck disable=SC2086
+W1=$(cpu_of "$WORKER"); P1=$(cpu_of $BACKENDS)
+C1=$(psql -qAtX -d "$DB" -c "select xact_commit from pg_stat_database where datname = '${DB}'")
+DONE=$(psql -qAtX -d "$DB" -c "select count(*) from taskbroker.jobs where status = 'completed'")
+if [ "$DONE" != "$JOBS" ]; then
+  echo "only ${DONE} of ${JOBS} jobs completed" >&2
+  exit 1
+fi
+awk -v n="$JOBS" -v c="$CONCURRENCY" -v s="$SECONDS_TAKEN" -v w=$((W1 - W0)) -v p=$((P1 - P0)) \
+  -v k=$((C1 - C0)) -v hz="$HZ" -v submit="$SUBMIT" 'BEGIN {
+  printf "RESULT taskbroker drain jobs=%d concurrency=%d submit=%s seconds=%.3f jobs_per_s=%.0f", n, c, submit, s, n / s;
+  printf " worker_cpu_us_per_job=%.1f pg_cpu_us_per_job=%.1f commits_per_job=%.3f\n", w * 1e6 / hz / n, p * 1e6 / hz / n, k / n
+}'

@@ -1,0 +1,152 @@
+package io.taskbroker.worker.producer;
+
+import static io.taskbroker.worker.testing.JobFactory.job;
+import static io.taskbroker.worker.testing.Waits.within;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskbroker.common.Job;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.worker.Worker;
+import io.taskbroker.worker.testing.TestPlugin;
+import io.taskbroker.worker.testing.TestWorkers;
+import io.taskbroker.worker.testing.WorkerDatabaseTest;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Claiming ahead: while jobs are short the producer holds claimed jobs beyond its slots, and a
+ * freed slot takes the next one without a claim; never more run at once than the slots; jobs held
+ * but not started go back, refunded, when the worker stops; a cancel reaches a held job; slow jobs
+ * switch claiming ahead off.
+ */
+class PrefetchTest extends WorkerDatabaseTest {
+
+  @Test
+  void shortJobsAreClaimedAheadButNeverRunBeyondTheSlots() {
+    List<UUID> ids = jobs.insertMany("ahead", "quick", 400);
+    TestPlugin quick = TestPlugin.completing("quick");
+    Worker worker = workers.start(TestWorkers.config("ahead", 2).prefetch(8), quick);
+
+    AtomicLong mostHeld = new AtomicLong();
+    within(20)
+        .until(
+            () -> {
+              mostHeld.accumulateAndGet(worker.prefetchedCount(), Math::max);
+              return jobs.all(ids, JobStatus.COMPLETED);
+            });
+    assertThat(mostHeld.get()).as("jobs held ahead at some point").isPositive();
+
+    assertThat(quick.maxRunning()).as("at most the slots run at once").isLessThanOrEqualTo(2);
+    assertThat(quick.totalExecutions()).isEqualTo(400);
+    // Without claiming ahead a claim takes at most the two free slots: 200 claims at least.
+    assertThat(worker.claimCount()).as("claims for 400 jobs on 2 slots").isLessThan(200);
+  }
+
+  @Test
+  void jobsHeldButNotStartedGoBackRefundedWhenTheWorkerStops() throws Exception {
+    CountDownLatch blockStarted = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    TestPlugin quick = TestPlugin.completing("quick");
+    TestPlugin block =
+        TestPlugin.named(
+            "block",
+            context -> {
+              blockStarted.countDown();
+              release.await(10, TimeUnit.SECONDS);
+              return TestPlugin.okResult(context);
+            });
+    Worker worker = workers.start(TestWorkers.config("giveback", 1).prefetch(4), quick, block);
+    // Short jobs first, so the producer learns the queue's jobs are short and claims ahead.
+    List<UUID> warm = jobs.insertMany("giveback", "quick", 30);
+    within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
+
+    UUID blocking = jobs.insert(job("giveback", "block"));
+    assertThat(blockStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    List<UUID> held = jobs.insertMany("giveback", "quick", 3);
+    // Held: running in the table under this worker, not started.
+    within(10).until(() -> jobs.all(held, JobStatus.RUNNING));
+    assertThat(quick.totalExecutions()).isEqualTo(30);
+
+    CompletableFuture<?> stopping =
+        CompletableFuture.runAsync(() -> worker.shutdown(Duration.ofSeconds(10)));
+    // The held jobs are released at once; the running one finishes before the hand-back.
+    within(5).until(() -> worker.runningCount() == 1);
+    release.countDown();
+    stopping.get(15, TimeUnit.SECONDS);
+
+    assertThat(jobs.status(blocking)).isEqualTo(JobStatus.COMPLETED);
+    for (UUID id : held) {
+      Job row = jobs.get(id);
+      assertThat(row.status()).as("held job %s", id).isEqualTo(JobStatus.PENDING);
+      assertThat(row.attempt()).as("attempt refunded").isZero();
+      assertThat(row.errors()).isEmpty();
+    }
+    assertThat(quick.totalExecutions()).as("no held job ran").isEqualTo(30);
+  }
+
+  @Test
+  void aCancelReachesAJobHeldButNotStarted() throws Exception {
+    CountDownLatch blockStarted = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    TestPlugin quick = TestPlugin.completing("quick");
+    TestPlugin block =
+        TestPlugin.named(
+            "block",
+            context -> {
+              blockStarted.countDown();
+              release.await(10, TimeUnit.SECONDS);
+              return TestPlugin.okResult(context);
+            });
+    workers.start(TestWorkers.config("cancelheld", 1).prefetch(4), quick, block);
+    List<UUID> warm = jobs.insertMany("cancelheld", "quick", 30);
+    within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
+
+    UUID blocking = jobs.insert(job("cancelheld", "block"));
+    assertThat(blockStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    UUID held = jobs.insert(job("cancelheld", "quick"));
+    within(10).until(() -> jobs.status(held) == JobStatus.RUNNING);
+
+    assertThat(jobs.cancel(held)).isEqualTo("running");
+    // Decided and written while the job ahead of it still runs: it needs no slot to end.
+    within(10).until(() -> jobs.status(held) == JobStatus.CANCELLED);
+    release.countDown();
+
+    within(10).until(() -> jobs.status(blocking) == JobStatus.COMPLETED);
+    assertThat(quick.executions(held)).as("the cancelled job never ran").isZero();
+  }
+
+  @Test
+  void slowJobsAreNotClaimedAhead() {
+    TestPlugin slow =
+        TestPlugin.named(
+            "slow",
+            context -> {
+              // Longer than the 20 ms average under which the producer claims ahead.
+              Thread.sleep(60);
+              return TestPlugin.okResult(context);
+            });
+    List<UUID> ids = jobs.insertMany("slowq", "slow", 12);
+    Worker worker = workers.start(TestWorkers.config("slowq", 2).prefetch(8), slow);
+
+    // Sampled while the queue drains: never more claimed than slots once the first jobs have
+    // taught the producer that they are slow (the first claim, before any job ran, may take
+    // the slots only too: the average starts unknown, which means no claiming ahead).
+    AtomicLong mostHeld = new AtomicLong();
+    within(20)
+        .until(
+            () -> {
+              mostHeld.accumulateAndGet(worker.prefetchedCount(), Math::max);
+              return jobs.all(ids, JobStatus.COMPLETED);
+            });
+    assertThat(slow.maxRunning()).isLessThanOrEqualTo(2);
+    assertThat(mostHeld.get())
+        .as("claimed (running in the table) at most the slots")
+        .isLessThanOrEqualTo(2);
+  }
+}
