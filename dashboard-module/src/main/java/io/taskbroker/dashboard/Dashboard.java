@@ -4,7 +4,6 @@ import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.dashboard.internal.Queries;
-import io.taskbroker.dashboard.internal.QueueControls;
 import io.taskbroker.dashboard.internal.Routes;
 import io.taskbroker.dashboard.internal.StatsHub;
 import java.util.Objects;
@@ -35,9 +34,8 @@ public final class Dashboard implements AutoCloseable {
   private Dashboard(TaskBrokerClient client, DashboardConfig config) {
     this.config = config;
     Queries queries = new Queries(client.database());
-    QueueControls controls = new QueueControls(client.database());
-    this.hub = new StatsHub(client.database(), queries, controls, config.statsInterval());
-    this.routes = new Routes(config, client, queries, controls, hub);
+    this.hub = new StatsHub(client.database(), queries, client.queues(), config.statsInterval());
+    this.routes = new Routes(config, client, queries, hub);
   }
 
   public static Builder builder() {

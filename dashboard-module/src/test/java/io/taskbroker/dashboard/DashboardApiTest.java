@@ -11,6 +11,7 @@ import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.common.InvalidConfigException;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.NewJob;
+import io.taskbroker.common.QueueLimits;
 import io.taskbroker.common.ScheduleDefinition;
 import io.taskbroker.testsupport.TestDatabase;
 import io.taskbroker.testsupport.WithPostgres;
@@ -133,7 +134,7 @@ class DashboardApiTest {
   }
 
   @Test
-  void everyApiCallWithoutTheTokenIs401WithAJsonError() {
+  void everyApiCallWithoutTheTokenIs401WithAJsonError() throws Exception {
     for (String path :
         List.of(
             "/api/me",
@@ -153,8 +154,25 @@ class DashboardApiTest {
                 .get("/api/jobs")
                 .status())
         .isEqualTo(401);
-    assertThat(anonymous.post("/api/jobs/" + UUID.randomUUID() + "/cancel", "{}").status())
-        .isEqualTo(401);
+    UUID failed = finished("anonymous", "p", "failed", "boom");
+    for (Http.Answer answer :
+        List.of(
+            anonymous.post("/api/jobs/" + UUID.randomUUID() + "/cancel", "{}"),
+            anonymous.post("/api/jobs/" + failed + "/retry", "{}"),
+            anonymous.get("/api/jobs/bulk/count?status=failed&queue=anonymous"),
+            anonymous.post(
+                "/api/jobs/bulk/retry",
+                "{\"status\":\"failed\",\"queue\":\"anonymous\"," + "\"confirm\":true}"),
+            anonymous.post(
+                "/api/jobs/bulk/delete",
+                "{\"status\":\"failed\",\"queue\":\"anonymous\"," + "\"confirm\":true}"),
+            anonymous.post("/api/queues/anonymous/pause", "{}"),
+            anonymous.post("/api/queues/anonymous/resume", "{}"))) {
+      assertThat(answer.status()).isEqualTo(401);
+      assertThat(answer.body().path("code").asText()).isEqualTo("unauthorized");
+    }
+    assertThat(client.require(failed).status()).isEqualTo(JobStatus.FAILED);
+    assertThat(client.queues().get("anonymous")).isEmpty();
   }
 
   @Test
@@ -169,7 +187,14 @@ class DashboardApiTest {
             readOnly.post("/api/jobs/" + failed + "/retry", "{}"),
             readOnly.delete("/api/jobs/" + failed),
             readOnly.post("/api/jobs/bulk/retry", "{\"status\":\"failed\",\"confirm\":true}"),
+            readOnly.post(
+                "/api/jobs/bulk/cancel",
+                "{\"status\":\"pending\",\"queue\":\"ro\",\"confirm\":true}"),
+            readOnly.post(
+                "/api/jobs/bulk/delete",
+                "{\"status\":\"failed\",\"queue\":\"ro\",\"confirm\":true}"),
             readOnly.post("/api/queues/ro/pause", "{}"),
+            readOnly.post("/api/queues/ro/resume", "{}"),
             readOnly.post("/api/schedules/x/trigger", "{}"));
     for (Http.Answer answer : answers) {
       assertThat(answer.status()).isEqualTo(403);
@@ -177,6 +202,184 @@ class DashboardApiTest {
     }
     assertThat(client.require(id).status()).isEqualTo(JobStatus.PENDING);
     assertThat(client.require(failed).status()).isEqualTo(JobStatus.FAILED);
+    assertThat(client.queues().get("ro")).isEmpty();
+    // The read-only token still sees the bulk count (it is a read).
+    assertThat(readOnly.get("/api/jobs/bulk/count?status=failed&queue=ro").body().path("count"))
+        .hasToString("1");
+  }
+
+  @Test
+  void actionsWithoutTheCsrfTokenAreRefusedAndChangeNothing() throws Exception {
+    Http local = new Http("http://127.0.0.1:" + open.port());
+    UUID failed = finished("csrf-actions", "p", "failed", "boom");
+    for (Http.Answer answer :
+        List.of(
+            local.post("/api/jobs/" + failed + "/retry", "{}"),
+            local.post(
+                "/api/jobs/bulk/retry",
+                "{\"status\":\"failed\",\"queue\":\"csrf-actions\",\"confirm\":true}"),
+            local.post(
+                "/api/jobs/bulk/delete",
+                "{\"status\":\"failed\",\"queue\":\"csrf-actions\",\"confirm\":true}"),
+            local.post("/api/queues/csrf-actions/pause", "{}"),
+            local
+                .session(null, "not-the-csrf-token")
+                .post("/api/queues/csrf-actions/pause", "{}"))) {
+      assertThat(answer.status()).isEqualTo(403);
+      assertThat(answer.body().path("code").asText()).isEqualTo("csrf");
+    }
+    assertThat(client.require(failed).status()).isEqualTo(JobStatus.FAILED);
+    assertThat(client.queues().get("csrf-actions")).isEmpty();
+  }
+
+  @Test
+  void retryPutsAFailedJobBackToPendingAndRefusesALiveOne() throws Exception {
+    UUID failed = finished("retry", "p", "failed", "boom");
+    UUID cancelled = finished("retry", "p", "cancelled", null);
+    UUID pending = client.submit(NewJob.builder("p").queue("retry").build());
+
+    Http.Answer retried = operator.post("/api/jobs/" + failed + "/retry", "{}");
+    assertThat(retried.status()).isEqualTo(200);
+    assertThat(retried.body().path("status").asText()).isEqualTo("pending");
+    assertThat(client.require(failed).status()).isEqualTo(JobStatus.PENDING);
+    // Its history stays: the failed attempt is still listed.
+    assertThat(client.require(failed).errors()).hasSize(1);
+    assertThat(operator.post("/api/jobs/" + cancelled + "/retry", "{}").status()).isEqualTo(200);
+    assertThat(client.require(cancelled).status()).isEqualTo(JobStatus.PENDING);
+
+    Http.Answer live = operator.post("/api/jobs/" + pending + "/retry", "{}");
+    assertThat(live.status()).isEqualTo(409);
+    assertThat(live.error()).contains("only a failed or cancelled job").contains("pending");
+    assertThat(operator.post("/api/jobs/" + UUID.randomUUID() + "/retry", "{}").status())
+        .isEqualTo(404);
+    assertThat(operator.post("/api/jobs/nope/retry", "{}").error()).contains("malformed job id");
+  }
+
+  @Test
+  void bulkActionsOnAFilterAreCountedConfirmedAndTouchOnlyThatFilter() throws Exception {
+    List<UUID> targets = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      targets.add(finished("bulk-a", "x", "failed", "boom " + i));
+    }
+    UUID otherQueue = finished("bulk-b", "x", "failed", "boom");
+    UUID otherPlugin = finished("bulk-a", "y", "failed", "boom");
+    UUID completed = finished("bulk-a", "x", "completed", null);
+    String filter = "\"queue\":\"bulk-a\",\"plugin\":\"x\"";
+
+    JsonNode count =
+        operator.get("/api/jobs/bulk/count?status=failed&queue=bulk-a&plugin=x").body();
+    assertThat(count.path("count").asLong()).isEqualTo(3);
+    assertThat(count.path("more").asBoolean()).isFalse();
+
+    // Without the confirmation nothing happens.
+    Http.Answer unconfirmed =
+        operator.post("/api/jobs/bulk/retry", "{\"status\":\"failed\"," + filter + "}");
+    assertThat(unconfirmed.status()).isEqualTo(400);
+    assertThat(unconfirmed.error()).contains("confirm");
+    assertThat(statuses(targets)).containsOnly(JobStatus.FAILED);
+
+    Http.Answer retried =
+        operator.post(
+            "/api/jobs/bulk/retry", "{\"status\":\"failed\"," + filter + ",\"confirm\":true}");
+    assertThat(retried.status()).isEqualTo(200);
+    assertThat(retried.body().path("action").asText()).isEqualTo("retry");
+    assertThat(retried.body().path("count").asLong()).isEqualTo(3);
+    assertThat(statuses(targets)).containsOnly(JobStatus.PENDING);
+    assertThat(client.require(otherQueue).status()).isEqualTo(JobStatus.FAILED);
+    assertThat(client.require(otherPlugin).status()).isEqualTo(JobStatus.FAILED);
+
+    assertThat(
+            operator
+                .get("/api/jobs/bulk/count?status=pending&queue=bulk-a&plugin=x")
+                .body()
+                .path("count")
+                .asLong())
+        .isEqualTo(3);
+    Http.Answer cancelled =
+        operator.post(
+            "/api/jobs/bulk/cancel", "{\"status\":\"pending\"," + filter + ",\"confirm\":true}");
+    assertThat(cancelled.body().path("count").asLong()).isEqualTo(3);
+    assertThat(statuses(targets)).containsOnly(JobStatus.CANCELLED);
+
+    Http.Answer deleted =
+        operator.post(
+            "/api/jobs/bulk/delete", "{\"status\":\"cancelled\"," + filter + ",\"confirm\":true}");
+    assertThat(deleted.body().path("count").asLong()).isEqualTo(3);
+    for (UUID id : targets) {
+      assertThat(client.get(id)).as("deleted %s", id).isEmpty();
+    }
+    assertThat(client.get(otherQueue)).isPresent();
+    assertThat(client.get(otherPlugin)).isPresent();
+    assertThat(client.require(completed).status()).isEqualTo(JobStatus.COMPLETED);
+
+    // A status the action does not take is refused before anything runs.
+    Http.Answer wrong =
+        operator.post(
+            "/api/jobs/bulk/cancel", "{\"status\":\"failed\"," + filter + ",\"confirm\":true}");
+    assertThat(wrong.status()).isEqualTo(400);
+    assertThat(wrong.error()).contains("bulk cancel takes pending, running jobs, not failed");
+    assertThat(
+            operator
+                .post("/api/jobs/bulk/delete", "{\"queue\":\"bulk-a\",\"confirm\":true}")
+                .error())
+        .contains("exactly one status");
+  }
+
+  private static List<JobStatus> statuses(List<UUID> ids) {
+    return ids.stream().map(id -> client.require(id).status()).toList();
+  }
+
+  @Test
+  void pauseAndResumeAQueueAndTheOverviewShowsItsStateAndLimits() {
+    client.submit(NewJob.builder("p").queue("controlled").build());
+    Http.Answer paused = operator.post("/api/queues/controlled/pause", "{}");
+    assertThat(paused.status()).isEqualTo(200);
+    assertThat(paused.body().path("paused").asBoolean()).isTrue();
+    assertThat(paused.body().path("changed").asBoolean()).isTrue();
+    assertThat(client.queues().get("controlled").orElseThrow().paused()).isTrue();
+    assertThat(
+            operator.post("/api/queues/controlled/pause", "{}").body().path("changed").asBoolean())
+        .isFalse();
+    client
+        .queues()
+        .setLimits(
+            "controlled",
+            QueueLimits.builder()
+                .globalConcurrency(3)
+                .rate(50, Duration.ofSeconds(10))
+                .keyConcurrency(1)
+                .build());
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              JsonNode queue = findQueue(operator.get("/api/queues").body(), "controlled");
+              assertThat(queue).isNotNull();
+              assertThat(queue.path("paused").asBoolean()).isTrue();
+              assertThat(queue.path("paused_at").isTextual()).isTrue();
+              JsonNode limits = queue.path("limits");
+              assertThat(limits.path("global_concurrency").asInt()).isEqualTo(3);
+              assertThat(limits.path("rate_limit").asInt()).isEqualTo(50);
+              assertThat(limits.path("rate_period_ms").asLong()).isEqualTo(10_000);
+              assertThat(limits.path("key_concurrency").asInt()).isEqualTo(1);
+            });
+
+    Http.Answer resumed = operator.post("/api/queues/controlled/resume", "{}");
+    assertThat(resumed.status()).isEqualTo(200);
+    assertThat(resumed.body().path("paused").asBoolean()).isFalse();
+    assertThat(client.queues().get("controlled").orElseThrow().paused()).isFalse();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        findQueue(operator.get("/api/queues").body(), "controlled")
+                            .path("paused")
+                            .asBoolean())
+                    .isFalse());
+    Http.Answer tooLong = operator.post("/api/queues/" + "q".repeat(200) + "/pause", "{}");
+    assertThat(tooLong.status()).isEqualTo(400);
+    assertThat(tooLong.error()).contains("queue");
   }
 
   @Test
@@ -324,6 +527,8 @@ class DashboardApiTest {
               assertThat(queue.path("ready").asLong()).isEqualTo(2);
               assertThat(queue.path("scheduled").asLong()).isEqualTo(1);
               assertThat(queue.path("throughput")).hasSize(60);
+              assertThat(queue.path("paused").asBoolean()).isFalse();
+              assertThat(queue.path("limits").path("global_concurrency").isNull()).isTrue();
             });
     assertThat(operator.get("/api/workers").body().path("workers").isArray()).isTrue();
     assertThat(operator.get("/api/stats/series").body().path("completed")).hasSize(60);

@@ -8,6 +8,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.common.Job;
+import io.taskbroker.common.JobFilter;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.Schedule;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Every page and API route of the dashboard, attached to a Javalin config under the base path.
  * Reads go through {@link Queries}, the client and the {@link StatsHub}'s memory; actions are the
- * client's calls or the SQL functions ({@link QueueControls}), each logged with who asked.
+ * client's own calls (the same SQL functions a script or psql calls), each logged with who asked.
  * Thread-safe (handlers keep no state of their own).
  */
 public final class Routes {
@@ -48,22 +49,15 @@ public final class Routes {
   private final DashboardConfig config;
   private final TaskBrokerClient client;
   private final Queries queries;
-  private final QueueControls controls;
   private final StatsHub hub;
   private final Auth auth;
   private final Redactor redactor;
   private final String base;
 
-  public Routes(
-      DashboardConfig config,
-      TaskBrokerClient client,
-      Queries queries,
-      QueueControls controls,
-      StatsHub hub) {
+  public Routes(DashboardConfig config, TaskBrokerClient client, Queries queries, StatsHub hub) {
     this.config = config;
     this.client = client;
     this.queries = queries;
-    this.controls = controls;
     this.hub = hub;
     this.auth = new Auth(config);
     this.redactor = new Redactor(config.redactKeys());
@@ -330,10 +324,10 @@ public final class Routes {
           "conflict",
           "only a failed or cancelled job can be retried; this one is " + job.status().dbValue());
     }
-    String result = controls.retry(job.id());
-    AUDIT.info("retry job {} by {}: {}", job.id(), caller.who(), result);
+    JobStatus after = client.retry(job.id());
+    AUDIT.info("retry job {} by {}: {}", job.id(), caller.who(), after.dbValue());
     hub.refresh();
-    json(ctx, outcome("retry", job.id(), result));
+    json(ctx, outcome("retry", job.id(), after.dbValue()));
   }
 
   private void delete(Context ctx) {
@@ -364,7 +358,22 @@ public final class Routes {
 
   // ---- bulk ----
 
-  private record BulkFilter(String queue, String plugin, String status) {}
+  /** The bulk actions, and the statuses each takes (as the SQL functions check them). */
+  private static final java.util.Map<String, Set<String>> BULK_STATUSES =
+      java.util.Map.of(
+          "retry", Set.of("failed", "cancelled"),
+          "cancel", Set.of("pending", "running"),
+          "delete", Set.of("pending", "completed", "failed", "cancelled"));
+
+  private record BulkFilter(String queue, String plugin, String status) {
+    JobFilter toJobFilter() {
+      return JobFilter.builder()
+          .queue(queue)
+          .plugin(plugin)
+          .status(JobStatus.parse(status))
+          .build();
+    }
+  }
 
   private BulkFilter bulkFilter(String queue, String plugin, String status) {
     List<String> statuses = statuses(status);
@@ -389,7 +398,8 @@ public final class Routes {
   private void bulk(Context ctx) {
     Auth.Caller caller = actor(ctx);
     String action = ctx.pathParam("action");
-    if (!QueueControls.BULK_ACTIONS.contains(action)) {
+    Set<String> takes = BULK_STATUSES.get(action);
+    if (takes == null) {
       throw ApiException.badRequest(
           "unknown bulk action '" + action + "'; one of retry, cancel, delete");
     }
@@ -399,10 +409,25 @@ public final class Routes {
             body.path("queue").asText(null),
             body.path("plugin").asText(null),
             body.path("status").asText(null));
+    if (!takes.contains(filter.status())) {
+      throw ApiException.badRequest(
+          "bulk "
+              + action
+              + " takes "
+              + String.join(", ", new java.util.TreeSet<>(takes))
+              + " jobs, not "
+              + filter.status());
+    }
     if (!body.path("confirm").asBoolean(false)) {
       throw ApiException.badRequest("a bulk action needs \"confirm\": true");
     }
-    long n = controls.bulk(action, filter.queue(), filter.plugin(), filter.status());
+    JobFilter jobs = filter.toJobFilter();
+    long n =
+        switch (action) {
+          case "retry" -> client.retryAll(jobs);
+          case "cancel" -> client.cancelAll(jobs);
+          default -> client.deleteAll(jobs);
+        };
     AUDIT.info(
         "bulk {} by {} on status={} queue={} plugin={}: {} jobs",
         action,
@@ -423,16 +448,18 @@ public final class Routes {
   private void queueAction(Context ctx, boolean pause) {
     Auth.Caller caller = actor(ctx);
     String name = ctx.pathParam("name");
-    if (pause) {
-      controls.pause(name);
-    } else {
-      controls.resume(name);
-    }
-    AUDIT.info("{} queue {} by {}", pause ? "pause" : "resume", name, caller.who());
+    boolean changed = pause ? client.queues().pause(name) : client.queues().resume(name);
+    AUDIT.info(
+        "{} queue {} by {}{}",
+        pause ? "pause" : "resume",
+        name,
+        caller.who(),
+        changed ? "" : " (it already was)");
     hub.refresh();
     ObjectNode out = Json.object();
     out.put("queue", name);
     out.put("paused", pause);
+    out.put("changed", changed);
     json(ctx, out);
   }
 

@@ -3,10 +3,13 @@ package io.taskbroker.dashboard.internal;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.sse.SseClient;
+import io.taskbroker.api.Queues;
 import io.taskbroker.api.internal.Channels;
 import io.taskbroker.api.internal.PgNotifier;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.Json;
+import io.taskbroker.common.QueueLimits;
+import io.taskbroker.common.QueueSettings;
 import java.sql.Array;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -49,7 +52,7 @@ public final class StatsHub implements AutoCloseable {
   private record Stream(SseClient client, UUID watching) {}
 
   private final Queries queries;
-  private final QueueControls controls;
+  private final Queues queueSettings;
   private final Database database;
   private final Duration interval;
   private final NavigableMap<Instant, Map<String, Bucket>> buckets = new ConcurrentSkipListMap<>();
@@ -61,10 +64,10 @@ public final class StatsHub implements AutoCloseable {
   private ScheduledExecutorService ticker;
   private PgNotifier.Subscription subscription;
 
-  public StatsHub(Database database, Queries queries, QueueControls controls, Duration interval) {
+  public StatsHub(Database database, Queries queries, Queues queueSettings, Duration interval) {
     this.database = database;
     this.queries = queries;
-    this.controls = controls;
+    this.queueSettings = queueSettings;
     this.interval = interval;
   }
 
@@ -210,9 +213,12 @@ public final class StatsHub implements AutoCloseable {
     for (String name : queries.workerQueues()) {
       queue(queues, name);
     }
-    Map<String, Boolean> paused = controls.paused();
-    for (String name : paused.keySet()) {
-      queue(queues, name);
+    // Pause state and limits from taskbroker.queues (one row per queue with settings: small),
+    // through the client's own call, so the overview shows what the claims enforce.
+    Map<String, QueueSettings> settings = new HashMap<>();
+    for (QueueSettings queue : queueSettings.list()) {
+      settings.put(queue.name(), queue);
+      queue(queues, queue.name());
     }
     Instant first = now.truncatedTo(ChronoUnit.MINUTES).minus(MINUTES - 1, ChronoUnit.MINUTES);
     Set<String> seen = new TreeSet<>();
@@ -223,7 +229,7 @@ public final class StatsHub implements AutoCloseable {
     ArrayNode list = Json.mapper().createArrayNode();
     for (Map.Entry<String, ObjectNode> entry : queues.entrySet()) {
       ObjectNode queue = entry.getValue();
-      queue.put("paused", paused.getOrDefault(entry.getKey(), false));
+      settings(queue, settings.getOrDefault(entry.getKey(), QueueSettings.unset(entry.getKey())));
       long completed = 0;
       long failed = 0;
       ArrayNode spark = queue.putArray("throughput");
@@ -243,9 +249,19 @@ public final class StatsHub implements AutoCloseable {
     }
     ObjectNode out = Json.object();
     out.put("at", now.toString());
-    out.put("queue_controls", controls.available());
     out.set("queues", list);
     return out;
+  }
+
+  private static void settings(ObjectNode queue, QueueSettings settings) {
+    queue.put("paused", settings.paused());
+    queue.put("paused_at", settings.pausedAt() == null ? null : settings.pausedAt().toString());
+    QueueLimits limits = settings.limits();
+    ObjectNode out = queue.putObject("limits");
+    out.put("global_concurrency", limits.globalConcurrency());
+    out.put("rate_limit", limits.rateLimit());
+    out.put("rate_period_ms", limits.ratePeriod() == null ? null : limits.ratePeriod().toMillis());
+    out.put("key_concurrency", limits.keyConcurrency());
   }
 
   /** Per-minute series for the charts, for all queues or one: from memory, no query. */

@@ -9,6 +9,9 @@ let stats = null;
 let onStats = null;
 let onJob = null;
 let onFinished = null;
+// Each navigation's number: a page whose answers arrive after a later navigation began draws
+// nothing (two quick clicks could otherwise finish out of order and show the first page).
+let generation = 0;
 
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -117,6 +120,15 @@ function chart(series, colors, label) {
 
 // ---- pages ----
 
+function limitsText(l) {
+  if (!l) return '—';
+  const parts = [];
+  if (l.global_concurrency) parts.push('≤ ' + l.global_concurrency + ' running');
+  if (l.rate_limit) parts.push(l.rate_limit + ' / ' + ago(l.rate_period_ms));
+  if (l.key_concurrency) parts.push(l.key_concurrency + ' per key');
+  return parts.length ? parts.join(' · ') : '—';
+}
+
 function queuesTable(snapshot) {
   const rows = snapshot.queues.map(q => h('tr', { 'data-queue': q.name },
     h('td', {}, h('a', { href: '#/jobs?queue=' + encodeURIComponent(q.name) }, q.name), q.paused ? h('span', { class: 'muted paused' }, ' (paused)') : null),
@@ -125,25 +137,30 @@ function queuesTable(snapshot) {
     h('td', { class: 'num failed' }, h('a', { href: '#/jobs?status=failed&queue=' + encodeURIComponent(q.name) }, q.failed_1h)),
     h('td', { class: 'num oldest hide-small' }, ago(q.oldest_ready_ms)),
     h('td', { class: 'hide-small' }, spark(q.throughput)),
-    h('td', { class: 'actions' }, snapshot.queue_controls ? (q.paused
+    h('td', { class: 'limits hide-small' }, limitsText(q.limits)),
+    h('td', { class: 'actions' }, q.paused
       ? actionButton('Resume', 'resume', () => act('Resume ' + q.name, 'queues/' + encodeURIComponent(q.name) + '/resume').then(refreshOverview))
-      : actionButton('Pause', 'pause', () => act('Pause ' + q.name, 'queues/' + encodeURIComponent(q.name) + '/pause').then(refreshOverview))) : null)));
+      : actionButton('Pause', 'pause', () => act('Pause ' + q.name, 'queues/' + encodeURIComponent(q.name) + '/pause').then(refreshOverview)))));
   return h('table', { id: 'queues' },
     h('thead', {}, h('tr', {}, h('th', {}, 'Queue'), h('th', { class: 'num' }, 'Ready'), h('th', { class: 'num' }, 'Scheduled'),
       h('th', { class: 'num' }, 'Running'), h('th', { class: 'num' }, 'Failed (1 h)'), h('th', { class: 'num hide-small' }, 'Oldest ready'),
-      h('th', { class: 'hide-small' }, 'Finished / min (1 h)'), h('th', {}, ''))),
-    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No queues yet.'))));
+      h('th', { class: 'hide-small' }, 'Finished / min (1 h)'), h('th', { class: 'hide-small' }, 'Limits'), h('th', {}, ''))),
+    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No queues yet.'))));
 }
 
 async function refreshOverview() {
-  stats = await api('queues');
+  const gen = generation;
+  const fresh = await api('queues');
+  if (gen !== generation) return;
+  stats = fresh;
   const holder = document.getElementById('queues-holder');
   if (holder) holder.replaceChildren(queuesTable(stats));
 }
 
-async function overview(main) {
+async function overview(main, live) {
   main.replaceChildren(h('h1', {}, 'Overview'), h('div', { class: 'card', id: 'queues-holder' }, 'Loading…'));
   await refreshOverview();
+  if (!live()) return;
   onStats = s => { const holder = document.getElementById('queues-holder'); if (holder) holder.replaceChildren(queuesTable(s)); };
 }
 
@@ -152,7 +169,7 @@ function filterFromHash(params) {
     from: params.get('from') || '', to: params.get('to') || '', q: params.get('q') || '' };
 }
 
-async function jobs(main, params) {
+async function jobs(main, params, live) {
   const f = filterFromHash(params);
   const input = (id, label, value, type) => h('label', { for: id }, label, h('input', { id, name: id, value, type: type || 'text' }));
   const statusSelect = h('select', { id: 'f-status', name: 'status' },
@@ -177,6 +194,7 @@ async function jobs(main, params) {
   const more = h('button', { id: 'more', type: 'button', hidden: true }, 'Load more');
   const note = h('p', { class: 'muted', id: 'scan-note' });
   const bulk = h('div', { class: 'actions', id: 'bulk' });
+  if (!live()) return;
   main.replaceChildren(h('h1', {}, 'Jobs'), h('div', { class: 'card' }, form), bulk,
     h('div', { class: 'card' }, h('table', { id: 'jobs' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Job'), h('th', {}, 'Status'), h('th', {}, 'Queue'), h('th', {}, 'Plugin'),
@@ -204,6 +222,7 @@ async function jobs(main, params) {
   }
   more.addEventListener('click', () => load().catch(e => toast(e.message)));
   await load();
+  if (!live()) return;
 
   if (me.can_act && f.status && !f.q && !f.from && !f.to) {
     const offers = { failed: ['retry', 'delete'], cancelled: ['retry', 'delete'], completed: ['delete'], pending: ['cancel'] }[f.status] || [];
@@ -229,11 +248,13 @@ function localInput(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-async function job(main, id) {
+async function job(main, id, live) {
   let j;
   try { j = await api('jobs/' + encodeURIComponent(id)); } catch (e) {
+    if (!live()) return;
     main.replaceChildren(h('h1', {}, 'Job'), h('p', { class: 'error', id: 'job-error' }, e.message)); return;
   }
+  if (!live()) return;
   const progress = h('progress', { id: 'job-progress', max: 1, value: j.progress ?? 0 });
   const progressText = h('span', { id: 'job-progress-text' }, progressLabel(j.progress, j.progressMessage));
   const statusEl = h('span', { id: 'job-status', class: 'status ' + j.status }, j.status);
@@ -276,8 +297,9 @@ function progressLabel(p, message) {
   return (p === null || p === undefined ? '—' : Math.round(p * 100) + ' %') + (message ? ' · ' + message : '');
 }
 
-async function workers(main) {
+async function workers(main, live) {
   const data = await api('workers');
+  if (!live()) return;
   const rows = data.workers.map(w => h('tr', { 'data-worker': w.id },
     h('td', {}, w.id), h('td', {}, statusCell(w.status)), h('td', { class: 'hide-small' }, Object.entries(w.queues).map(([q, c]) => q + ':' + c).join(', ')),
     h('td', { class: 'num' }, w.running + ' / ' + w.concurrency), h('td', { class: 'hide-small' }, time(w.last_heartbeat_at)),
@@ -288,8 +310,9 @@ async function workers(main) {
     h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No live worker.'))))));
 }
 
-async function schedules(main) {
+async function schedules(main, live) {
   const data = await api('schedules');
+  if (!live()) return;
   const rows = data.schedules.map(s => {
     const name = s.definition.name, path = 'schedules/' + encodeURIComponent(name) + '/';
     return h('tr', { 'data-schedule': name }, h('td', {}, name), h('td', {}, s.definition.cron), h('td', {}, s.definition.plugin + ' → ' + s.definition.queue),
@@ -305,8 +328,9 @@ async function schedules(main) {
     h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No schedules.'))))));
 }
 
-async function charts(main) {
+async function charts(main, live) {
   const s = await api('stats/series');
+  if (!live()) return;
   main.replaceChildren(h('h1', {}, 'Charts (last hour, per minute)'),
     h('h2', {}, 'Throughput'), h('div', { class: 'card', id: 'chart-throughput' }, chart({ completed: s.completed, failed: s.failed }, ['#067647', '#b42318'], 'jobs finished per minute'),
       h('p', { class: 'legend' }, h('span', {}, 'green: completed'), h('span', {}, 'red: failed'))),
@@ -340,6 +364,8 @@ function connect(jobId) {
 }
 
 async function route() {
+  const gen = ++generation;
+  const live = () => gen === generation;
   const main = document.getElementById('main');
   const [path, query] = (location.hash.slice(1) || '/').split('?');
   const params = new URLSearchParams(query || '');
@@ -350,14 +376,15 @@ async function route() {
     if (a.hasAttribute('aria-current')) a.setAttribute('aria-current', 'page');
   }
   try {
-    if (path.startsWith('/jobs/')) { await job(main, decodeURIComponent(path.slice(6))); return; }
+    if (path.startsWith('/jobs/')) { await job(main, decodeURIComponent(path.slice(6)), live); return; }
     connect(null);
-    if (path === '/jobs') await jobs(main, params);
-    else if (path === '/workers') await workers(main);
-    else if (path === '/schedules') await schedules(main);
-    else if (path === '/charts') await charts(main);
-    else await overview(main);
+    if (path === '/jobs') await jobs(main, params, live);
+    else if (path === '/workers') await workers(main, live);
+    else if (path === '/schedules') await schedules(main, live);
+    else if (path === '/charts') await charts(main, live);
+    else await overview(main, live);
   } catch (e) {
+    if (!live()) return;
     if (e.status === 401) { me = null; signIn(main, 'Your session ended; sign in again.'); return; }
     main.replaceChildren(h('p', { class: 'error', id: 'page-error' }, e.message));
   }
