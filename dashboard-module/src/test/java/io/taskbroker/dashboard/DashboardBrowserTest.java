@@ -223,6 +223,19 @@ class DashboardBrowserTest {
     client.submit(NewJob.builder("nobody-runs-this").queue("overview").build());
     wait.until(ExpectedConditions.textToBe(ready, "3"));
     assertThat(driver.findElements(By.cssSelector("#queues tr[data-queue='live']"))).hasSize(1);
+    // Keyboard focus survives the redraw of every push: it moves to the same link of the new table.
+    JavascriptExecutor js = (JavascriptExecutor) driver;
+    WebElement link =
+        (WebElement)
+            js.executeScript(
+                "const a = document.querySelector(\"#queues tr[data-queue='overview'] a\");"
+                    + " a.focus(); return a;");
+    wait.until(ExpectedConditions.stalenessOf(link));
+    assertThat(
+            js.executeScript(
+                "const e = document.activeElement;"
+                    + " return e.closest('tr') && e.closest('tr').getAttribute('data-queue');"))
+        .isEqualTo("overview");
     // The queue's limits, from taskbroker.queues, arrive with the next push too.
     client
         .queues()
@@ -333,23 +346,30 @@ class DashboardBrowserTest {
                 .isEmpty());
 
     driver.get(url("#/"));
+    clickRedrawn(By.cssSelector("#queues tr[data-queue='bulk'] button.pause"));
     wait.until(
-            ExpectedConditions.elementToBeClickable(
-                By.cssSelector("#queues tr[data-queue='bulk'] button.pause")))
-        .click();
-    wait.until(
-        ExpectedConditions.presenceOfElementLocated(
-            By.cssSelector("#queues tr[data-queue='bulk'] button.resume")));
+        ExpectedConditions.textToBePresentInElementLocated(
+            By.cssSelector("#queues tr[data-queue='bulk'] .paused"), "paused"));
     assertThat(client.queues().get("bulk").orElseThrow().paused()).isTrue();
-    assertThat(
-            driver.findElement(By.cssSelector("#queues tr[data-queue='bulk'] .paused")).getText())
-        .contains("paused");
     shot("paused");
-    driver.findElement(By.cssSelector("#queues tr[data-queue='bulk'] button.resume")).click();
+    clickRedrawn(By.cssSelector("#queues tr[data-queue='bulk'] button.resume"));
     wait.until(
         ExpectedConditions.presenceOfElementLocated(
             By.cssSelector("#queues tr[data-queue='bulk'] button.pause")));
     assertThat(client.queues().get("bulk").orElseThrow().paused()).isFalse();
+  }
+
+  /**
+   * Clicks an element of the queues table, which every stats push draws anew: an element found just
+   * before a push is gone by the click, so find it again until one click lands.
+   */
+  private void clickRedrawn(By locator) {
+    wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+        .until(
+            d -> {
+              d.findElement(locator).click();
+              return true;
+            });
   }
 
   @Test

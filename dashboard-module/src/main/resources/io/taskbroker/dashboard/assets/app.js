@@ -148,20 +148,38 @@ function queuesTable(snapshot) {
     h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No queues yet.'))));
 }
 
+// Redraws the queues table on every push; a keyboard user's focus on a row's button moves to the
+// same button of the new table (else each push would drop it to the page's top).
+function drawQueues(snapshot) {
+  const holder = document.getElementById('queues-holder');
+  if (!holder) return;
+  const focused = holder.contains(document.activeElement) ? document.activeElement : null;
+  const row = focused && focused.closest('tr[data-queue]');
+  const queue = row && row.getAttribute('data-queue');
+  const cell = focused && focused.closest('td');
+  const column = cell ? Array.prototype.indexOf.call(row.children, cell) : -1;
+  holder.replaceChildren(queuesTable(snapshot));
+  if (queue === null || column < 0) return;
+  for (const tr of holder.querySelectorAll('tr[data-queue]')) {
+    if (tr.getAttribute('data-queue') !== queue) continue;
+    const target = tr.children[column] && tr.children[column].querySelector('a, button');
+    if (target) target.focus();
+  }
+}
+
 async function refreshOverview() {
   const gen = generation;
   const fresh = await api('queues');
   if (gen !== generation) return;
   stats = fresh;
-  const holder = document.getElementById('queues-holder');
-  if (holder) holder.replaceChildren(queuesTable(stats));
+  drawQueues(stats);
 }
 
 async function overview(main, live) {
   main.replaceChildren(h('h1', {}, 'Overview'), h('div', { class: 'card', id: 'queues-holder' }, 'Loading…'));
   await refreshOverview();
   if (!live()) return;
-  onStats = s => { const holder = document.getElementById('queues-holder'); if (holder) holder.replaceChildren(queuesTable(s)); };
+  onStats = drawQueues;
 }
 
 function filterFromHash(params) {
