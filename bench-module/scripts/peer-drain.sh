@@ -3,7 +3,7 @@
 # one `taskbroker worker --concurrency C` process is started and left idle (cold: no warm-up);
 # N no-op jobs are inserted with one SQL statement (taskbroker.submit_many, or with SUBMIT=rows
 # one taskbroker.submit() per row of a generate_series); the clock runs from that commit until no
-# job is pending or running, polled every 10 ms by a loop inside PostgreSQL. Prints one line:
+# job is pending or running, polled every 10 ms (the server's clock at both ends). Prints one line:
 #
 #   RESULT taskbroker drain jobs=N concurrency=C seconds=S jobs_per_s=R worker_cpu_us_per_job=W
 #          pg_cpu_us_per_job=P commits_per_job=K
@@ -71,21 +71,23 @@ if [ "$SUBMIT" = "rows" ]; then
 else
   INSERT="select count(*) from taskbroker.submit_many('echo', (select jsonb_agg(jsonb_build_object('i', g)) from generate_series(1, ${JOBS}) g))"
 fi
-SECONDS_TAKEN=$(psql -qAtX -v ON_ERROR_STOP=1 -d "$DB" <<SQL
-\o /dev/null
-${INSERT};
-\o
-select extract(epoch from clock_timestamp()) as t0 \gset
-do \$\$
-begin
-  while exists (select 1 from taskbroker.jobs where status in ('pending', 'running')) loop
-    perform pg_sleep(0.01);
-  end loop;
-end
-\$\$;
-select round((extract(epoch from clock_timestamp()) - :t0)::numeric, 3);
-SQL
-)
+# One psql session, each statement its own transaction: a poll must not hold a snapshot open
+# for the whole drain (a loop inside one DO block would, and every claim would then walk the
+# dead index entries of all the jobs claimed before it).
+coproc PSQL { psql -qAtX -v ON_ERROR_STOP=1 -d "$DB"; }
+ask() {
+  echo "$1" >&"${PSQL[1]}"
+  read -r answer <&"${PSQL[0]}"
+  echo "$answer"
+}
+ask "${INSERT};" >/dev/null
+T0=$(ask "select extract(epoch from clock_timestamp());")
+while [ "$(ask "select exists (select 1 from taskbroker.jobs where status in ('pending', 'running'));")" = "t" ]; do
+  sleep 0.01
+done
+T1=$(ask "select extract(epoch from clock_timestamp());")
+SECONDS_TAKEN=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.3f", b - a }')
+echo '\q' >&"${PSQL[1]}"
 # shellcheck disable=SC2086
 W1=$(cpu_of "$WORKER"); P1=$(cpu_of $BACKENDS)
 C1=$(psql -qAtX -d "$DB" -c "select xact_commit from pg_stat_database where datname = '${DB}'")

@@ -60,6 +60,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       QueuesCommand.class,
       RetryCommand.class,
       DeleteCommand.class,
+      DashboardCommand.class,
       DevCommand.class,
       BenchCommand.class,
       HelpCommand.class

@@ -1,5 +1,7 @@
 package io.taskbroker.cli;
 
+import io.taskbroker.api.ClientConfig;
+import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.CliContext;
 import io.taskbroker.cli.internal.CliFailure;
 import io.taskbroker.cli.internal.Converters.DurationConverter;
@@ -7,6 +9,7 @@ import io.taskbroker.cli.internal.Converters.QueueList;
 import io.taskbroker.cli.internal.Converters.QueueListConverter;
 import io.taskbroker.cli.internal.Converters.Retention;
 import io.taskbroker.cli.internal.Converters.RetentionConverter;
+import io.taskbroker.cli.internal.DashboardOptions;
 import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.Durations;
 import io.taskbroker.cli.internal.ExitCodes;
@@ -16,6 +19,7 @@ import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
 import io.taskbroker.common.Migrations;
+import io.taskbroker.dashboard.Dashboard;
 import io.taskbroker.worker.HandBack;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.WorkerConfig;
@@ -163,6 +167,13 @@ final class WorkerCommand implements Callable<Integer> {
       description = "How often the per-queue gauges are read from the database. Default: 10s.")
   Duration metricsInterval;
 
+  @Option(
+      names = "--dashboard-port",
+      description = "Also serve the dashboard on this port (see 'taskbroker dashboard').")
+  Integer dashboardPort;
+
+  @Mixin DashboardOptions dashboard;
+
   @Mixin DatabaseOptions database;
   @Mixin VerboseOption verbose;
 
@@ -212,6 +223,18 @@ final class WorkerCommand implements Callable<Integer> {
             metricsAddress.getHostString(),
             metrics.port());
       }
+      TaskBrokerClient dashboardClient = null;
+      Dashboard dashboardServer = null;
+      if (dashboardPort != null) {
+        dashboardClient =
+            TaskBrokerClient.create(db, ClientConfig.builder().migrate(false).build());
+        try {
+          dashboardServer = dashboard.start(dashboardClient, dashboardPort, context.env());
+        } catch (RuntimeException e) {
+          worker.shutdown(drainTimeout, HandBack.REFUND);
+          throw e;
+        }
+      }
       boolean failed = false;
       boolean graceful = true;
       try {
@@ -233,6 +256,10 @@ final class WorkerCommand implements Callable<Integer> {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } finally {
+        if (dashboardServer != null) {
+          dashboardServer.close();
+          dashboardClient.close();
+        }
         worker.shutdown(drainTimeout, graceful ? HandBack.REFUND : HandBack.SPEND);
       }
       if (failed) {

@@ -46,7 +46,7 @@ public final class InternalPackages {
   public static final Map<String, Set<String>> FRIENDS =
       Map.of(
           "io.taskbroker.common.sql", Set.of("io.taskbroker.api", "io.taskbroker.worker"),
-          "io.taskbroker.api.internal", Set.of("io.taskbroker.worker"));
+          "io.taskbroker.api.internal", Set.of("io.taskbroker.worker", "io.taskbroker.dashboard"));
 
   private static final String ROOT = "io/taskbroker/";
 
