@@ -299,6 +299,38 @@ public final class TaskBrokerClient implements AutoCloseable {
     return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.DELETE, filter);
   }
 
+  /**
+   * {@link #retryAll(io.taskbroker.common.JobFilter)} in one transaction that is rolled back when
+   * it would touch more than {@code atMost} jobs (a command line asks for confirmation then).
+   */
+  public io.taskbroker.common.BulkResult retryAll(
+      io.taskbroker.common.JobFilter filter, long atMost) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.RETRY, filter, atMost);
+  }
+
+  /** {@link #cancelAll(io.taskbroker.common.JobFilter)}, rolled back above {@code atMost} jobs. */
+  public io.taskbroker.common.BulkResult cancelAll(
+      io.taskbroker.common.JobFilter filter, long atMost) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.CANCEL, filter, atMost);
+  }
+
+  /** {@link #deleteAll(io.taskbroker.common.JobFilter)}, rolled back above {@code atMost} jobs. */
+  public io.taskbroker.common.BulkResult deleteAll(
+      io.taskbroker.common.JobFilter filter, long atMost) {
+    return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.DELETE, filter, atMost);
+  }
+
+  private io.taskbroker.common.BulkResult bulk(
+      io.taskbroker.common.sql.QueueRepository.BulkAction action,
+      io.taskbroker.common.JobFilter filter,
+      long atMost) {
+    java.util.Objects.requireNonNull(filter, "filter");
+    if (atMost < 0) {
+      throw new IllegalArgumentException("atMost must not be negative, got " + atMost);
+    }
+    return new io.taskbroker.common.sql.QueueRepository(database).bulk(action, filter, atMost);
+  }
+
   private long bulk(
       io.taskbroker.common.sql.QueueRepository.BulkAction action,
       io.taskbroker.common.JobFilter filter) {

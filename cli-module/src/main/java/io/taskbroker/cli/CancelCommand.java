@@ -10,7 +10,6 @@ import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.ExitCodes;
 import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.JobStatus;
-import io.taskbroker.common.sql.QueueRepository.BulkAction;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -59,7 +58,7 @@ final class CancelCommand implements Callable<Integer> {
         throw new CliFailure(ExitCodes.USAGE, "give a job ID, or --all with optional filters");
       }
       try (TaskBrokerClient client = Clients.open(database, context)) {
-        return bulk.run(client, context, BulkAction.CANCEL, bulk.filter(true), "cancelled");
+        return bulk.run(client, context, BulkOptions.Action.CANCEL, bulk.filter(true), "cancelled");
       }
     }
     if (id == null) {

@@ -8,7 +8,6 @@ import io.taskbroker.cli.internal.Clients;
 import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.ExitCodes;
 import io.taskbroker.cli.internal.VerboseOption;
-import io.taskbroker.common.sql.QueueRepository.BulkAction;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,7 +47,7 @@ final class DeleteCommand implements Callable<Integer> {
       throw new CliFailure(ExitCodes.USAGE, "--all-jobs takes no filter");
     }
     try (TaskBrokerClient client = Clients.open(database, context)) {
-      return bulk.run(client, context, BulkAction.DELETE, bulk.filter(allJobs), "deleted");
+      return bulk.run(client, context, BulkOptions.Action.DELETE, bulk.filter(allJobs), "deleted");
     }
   }
 }

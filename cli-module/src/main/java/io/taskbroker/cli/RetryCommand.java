@@ -10,7 +10,6 @@ import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.ExitCodes;
 import io.taskbroker.cli.internal.VerboseOption;
 import io.taskbroker.common.JobStatus;
-import io.taskbroker.common.sql.QueueRepository.BulkAction;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -69,7 +68,7 @@ final class RetryCommand implements Callable<Integer> {
         }
         return ExitCodes.OK;
       }
-      return bulk.run(client, context, BulkAction.RETRY, bulk.filter(false), "retried");
+      return bulk.run(client, context, BulkOptions.Action.RETRY, bulk.filter(false), "retried");
     }
   }
 }

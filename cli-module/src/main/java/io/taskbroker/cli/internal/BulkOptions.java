@@ -3,11 +3,10 @@ package io.taskbroker.cli.internal;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.Converters.DurationConverter;
 import io.taskbroker.cli.internal.Converters.JobStatusConverter;
+import io.taskbroker.common.BulkResult;
 import io.taskbroker.common.JobFilter;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.QueueStats;
-import io.taskbroker.common.sql.QueueRepository;
-import io.taskbroker.common.sql.QueueRepository.BulkAction;
 import java.time.Duration;
 import java.time.Instant;
 import picocli.CommandLine.Option;
@@ -71,11 +70,7 @@ public final class BulkOptions {
    * code.
    */
   public int run(
-      TaskBrokerClient client,
-      CliContext context,
-      BulkAction action,
-      JobFilter filter,
-      String verb) {
+      TaskBrokerClient client, CliContext context, Action action, JobFilter filter, String verb) {
     if (queue != null && !knownQueue(client, queue)) {
       throw new CliFailure(
           ExitCodes.ERROR, "no queue named '" + Terminal.safe(queue) + "' (no jobs, no settings)");
@@ -83,11 +78,9 @@ public final class BulkOptions {
     if (confirmAbove < 0) {
       throw new CliFailure(ExitCodes.USAGE, "--confirm-above: must not be negative");
     }
-    QueueRepository.BulkResult result =
+    BulkResult result =
         CliFailure.checkingInput(
-            () ->
-                new QueueRepository(client.database())
-                    .bulk(action, filter, yes ? Long.MAX_VALUE : confirmAbove));
+            () -> action.run(client, filter, yes ? Long.MAX_VALUE : confirmAbove));
     if (!result.applied()) {
       context
           .err()
@@ -106,6 +99,16 @@ public final class BulkOptions {
   }
 
   /** A queue with jobs, settings, or a live worker row naming it. */
+  /** A bulk call of the client: the filter, and the most jobs it may touch before rolling back. */
+  @FunctionalInterface
+  public interface Action {
+    BulkResult run(TaskBrokerClient client, JobFilter filter, long atMost);
+
+    Action RETRY = TaskBrokerClient::retryAll;
+    Action CANCEL = TaskBrokerClient::cancelAll;
+    Action DELETE = TaskBrokerClient::deleteAll;
+  }
+
   public static boolean knownQueue(TaskBrokerClient client, String name) {
     if (client.stats().stream().map(QueueStats::queue).anyMatch(name::equals)) {
       return true;

@@ -1,5 +1,6 @@
 package io.taskbroker.common.sql;
 
+import io.taskbroker.common.BulkResult;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.InvalidJobException;
 import io.taskbroker.common.InvalidQueueException;
@@ -52,14 +53,6 @@ public final class QueueRepository {
       this.takesEveryJob = takesEveryJob;
     }
   }
-
-  /**
-   * What a bulk action did.
-   *
-   * @param touched how many jobs it retried, cancelled or deleted (or would have, when not applied)
-   * @param applied false when it touched more than the caller allowed and was rolled back
-   */
-  public record BulkResult(long touched, boolean applied) {}
 
   private final Jdbi jdbi;
 
