@@ -389,6 +389,19 @@ final class BenchDatabase implements AutoCloseable {
     }
   }
 
+  /** Deletes a drain queue's settings and rate log (a queue limited by {@code --queue-limit}). */
+  void deleteQueueSettings(String queue) throws SQLException {
+    try (PreparedStatement settings =
+            connection.prepareStatement("DELETE FROM taskbroker.queues WHERE name = ?");
+        PreparedStatement starts =
+            connection.prepareStatement("DELETE FROM taskbroker.queue_starts WHERE queue = ?")) {
+      settings.setString(1, queue);
+      run(settings).executeUpdate();
+      starts.setString(1, queue);
+      run(starts).executeUpdate();
+    }
+  }
+
   /** Deletes worker rows the bench created (a worker killed before deregistering leaves one). */
   void deleteWorkers(String workerIdPrefix) throws SQLException {
     try (PreparedStatement statement =

@@ -72,6 +72,10 @@ final class BenchReport {
               settings.path("processes").asInt(),
               settings.path("concurrency").asInt(),
               warmup == 0 ? "cold" : "warm");
+      String limits = settings.path("drain_queue_limits").asText("none");
+      if (!limits.equals("none")) {
+        name += ", limited " + limits;
+      }
       String notes =
           drain.path("ok").asBoolean()
               ? String.format(
