@@ -365,7 +365,10 @@ final class BenchDatabase implements AutoCloseable {
     ObjectNode json = Json.object();
     try (PreparedStatement statement =
         connection.prepareStatement(
-            "SELECT count(DISTINCT started_at), count(DISTINCT completed_at),"
+            // A claim's heartbeat_at is its transaction's now(), in both claims; started_at is
+            // clock_timestamp() per row in the limited claim (V5), so it would count jobs there.
+            // A drained no-op job is never heartbeated after its claim.
+            "SELECT count(DISTINCT heartbeat_at), count(DISTINCT completed_at),"
                 + " count(*) FILTER (WHERE attempt > 1), max(attempt)"
                 + " FROM taskbroker.jobs WHERE queue = ?")) {
       statement.setString(1, queue);
