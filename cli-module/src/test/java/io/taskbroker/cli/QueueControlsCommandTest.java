@@ -92,6 +92,8 @@ class QueueControlsCommandTest {
   @Test
   void listPauseResumeAndLimitAQueue() {
     submit("cli-q", "echo");
+    // Another test's queues may have settings by now: this one starts from none.
+    execute("DELETE FROM taskbroker.queues");
     Result empty = cli.run("queues", "list");
     assertThat(empty.exitCode()).as(empty.toString()).isZero();
     assertThat(empty.out()).contains("(no queue has settings");

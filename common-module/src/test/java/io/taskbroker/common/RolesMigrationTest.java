@@ -96,7 +96,8 @@ class RolesMigrationTest {
                           + " 'taskbroker.jobs', 'SELECT')"
                           + " AND NOT has_function_privilege('public',"
                           + " 'taskbroker.submit(text, jsonb, text, integer, timestamptz,"
-                          + " interval, integer, jsonb, text, integer)', 'EXECUTE')"))
+                          // V5: the concurrency key is an 11th argument.
+                          + " interval, integer, jsonb, text, integer, text)', 'EXECUTE')"))
               .isEqualTo("t");
         }
       } finally {
