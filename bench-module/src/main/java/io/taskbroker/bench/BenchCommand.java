@@ -285,6 +285,13 @@ public final class BenchCommand implements Callable<Integer> {
   int concurrencyKeys;
 
   @Option(
+      names = "--no-prefetch",
+      negatable = false,
+      description =
+          "drain: the workers claim no jobs ahead (prefetch 0), as they do on a limited queue.")
+  boolean noPrefetch;
+
+  @Option(
       names = "--no-vacuum",
       negatable = false,
       description = "Do not VACUUM taskbroker.jobs before each run.")
@@ -433,7 +440,8 @@ public final class BenchCommand implements Callable<Integer> {
         repeat,
         !noVacuum,
         parseQueueLimits(queueLimits),
-        concurrencyKeys);
+        concurrencyKeys,
+        noPrefetch);
   }
 
   /** {@code global=N}, {@code key=N}, {@code rate=N} or {@code rate=N/PERIOD}, any combination. */

@@ -76,6 +76,9 @@ final class BenchReport {
       if (!limits.equals("none")) {
         name += ", limited " + limits;
       }
+      if (settings.path("prefetch").asText().equals("none")) {
+        name += ", no prefetch";
+      }
       String notes =
           drain.path("ok").asBoolean()
               ? String.format(

@@ -36,6 +36,8 @@ import java.util.Set;
  * @param drainLimits flow limits set on each drain queue before its workers start ({@link
  *     QueueLimits#none()}: the plain claim), to measure the limited claim's overhead
  * @param concurrencyKeys drain jobs get keys {@code k0 … k(N-1)} round-robin; 0: no key
+ * @param noPrefetch the drain workers claim no jobs ahead (as on a limited queue), to tell the
+ *     limited claim's own cost from that of not claiming ahead
  */
 record BenchSettings(
     Set<String> workloads,
@@ -66,7 +68,8 @@ record BenchSettings(
     int repeat,
     boolean vacuum,
     QueueLimits drainLimits,
-    int concurrencyKeys) {
+    int concurrencyKeys,
+    boolean noPrefetch) {
 
   static final List<String> WORKLOADS = List.of("drain", "enqueue", "latency");
 
@@ -158,6 +161,7 @@ record BenchSettings(
     json.put("repeat", repeat);
     json.put("drain_queue_limits", describeLimits(drainLimits));
     json.put("concurrency_keys", concurrencyKeys);
+    json.put("prefetch", noPrefetch ? "none" : "default");
     return json;
   }
 

@@ -316,6 +316,9 @@ final class DrainBench {
     command.add("--max-claim-batch=" + settings.maxClaimBatch());
     command.add("--completer-batch=" + settings.completerBatch());
     command.add("--pool-size=" + settings.poolSize());
+    if (settings.noPrefetch()) {
+      command.add("--no-prefetch");
+    }
     return command;
   }
 
