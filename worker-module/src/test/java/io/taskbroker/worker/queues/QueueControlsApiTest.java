@@ -194,6 +194,34 @@ class QueueControlsApiTest extends WorkerDatabaseTest {
   }
 
   @Test
+  void theLimitedClaimWritesNothingToTheQueuesRow() {
+    client.queues().setLimits("ctl-lock", QueueLimits.builder().globalConcurrency(3).build());
+    jobs.insertMany("ctl-lock", "p", 5);
+    String xmaxBefore = xmax("ctl-lock");
+    long claimed =
+        jobs.queryLong(
+            "SELECT count(*) FROM taskbroker.claim_limited('ctl-lock', 'w', NULL, 10, 60000)");
+    assertThat(claimed).as("the limit, not the batch").isEqualTo(3);
+    // V9 serialises on an advisory lock: V5's SELECT ... FOR UPDATE set the row's xmax (a write).
+    String xmaxAfter = xmax("ctl-lock");
+    assertThat(xmaxAfter).isEqualTo(xmaxBefore).isEqualTo("0");
+    long again =
+        jobs.queryLong(
+            "SELECT count(*) FROM taskbroker.claim_limited('ctl-lock', 'w', NULL, 10, 60000)");
+    assertThat(again).as("full").isZero();
+  }
+
+  private static String xmax(String queue) {
+    return jobs.jdbi()
+        .withHandle(
+            h ->
+                h.createQuery("SELECT xmax::text FROM taskbroker.queues WHERE name = :name")
+                    .bind("name", queue)
+                    .mapTo(String.class)
+                    .one());
+  }
+
+  @Test
   void retryPutsAFailedJobBackWithAFreshBudgetAndKeepsItsErrors() {
     TestPlugin failing =
         TestPlugin.named(
