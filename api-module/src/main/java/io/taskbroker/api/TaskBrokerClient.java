@@ -289,6 +289,24 @@ public final class TaskBrokerClient implements AutoCloseable {
     return bulk(io.taskbroker.common.sql.QueueRepository.BulkAction.DELETE, filter);
   }
 
+  /**
+   * Runs a bulk action in one transaction, and rolls it back when it touched more than {@code
+   * atMost} jobs (a confirmation threshold, as the CLI's {@code --yes}): the count is exact either
+   * way, and a rolled-back cancel tells no worker.
+   */
+  public BulkResult bulk(BulkAction action, io.taskbroker.common.JobFilter filter, long atMost) {
+    java.util.Objects.requireNonNull(filter, "filter");
+    io.taskbroker.common.sql.QueueRepository.BulkAction internal =
+        switch (action) {
+          case RETRY -> io.taskbroker.common.sql.QueueRepository.BulkAction.RETRY;
+          case CANCEL -> io.taskbroker.common.sql.QueueRepository.BulkAction.CANCEL;
+          case DELETE -> io.taskbroker.common.sql.QueueRepository.BulkAction.DELETE;
+        };
+    io.taskbroker.common.sql.QueueRepository.BulkResult result =
+        new io.taskbroker.common.sql.QueueRepository(database).bulk(internal, filter, atMost);
+    return new BulkResult(result.touched(), result.applied());
+  }
+
   private long bulk(
       io.taskbroker.common.sql.QueueRepository.BulkAction action,
       io.taskbroker.common.JobFilter filter) {

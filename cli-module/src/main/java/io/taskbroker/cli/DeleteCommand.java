@@ -1,5 +1,6 @@
 package io.taskbroker.cli;
 
+import io.taskbroker.api.BulkAction;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.BulkOptions;
 import io.taskbroker.cli.internal.CliContext;
@@ -8,7 +9,6 @@ import io.taskbroker.cli.internal.Clients;
 import io.taskbroker.cli.internal.DatabaseOptions;
 import io.taskbroker.cli.internal.ExitCodes;
 import io.taskbroker.cli.internal.VerboseOption;
-import io.taskbroker.common.sql.QueueRepository.BulkAction;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,13 +1,13 @@
 package io.taskbroker.cli.internal;
 
+import io.taskbroker.api.BulkAction;
+import io.taskbroker.api.BulkResult;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.cli.internal.Converters.DurationConverter;
 import io.taskbroker.cli.internal.Converters.JobStatusConverter;
 import io.taskbroker.common.JobFilter;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.QueueStats;
-import io.taskbroker.common.sql.QueueRepository;
-import io.taskbroker.common.sql.QueueRepository.BulkAction;
 import java.time.Duration;
 import java.time.Instant;
 import picocli.CommandLine.Option;
@@ -83,11 +83,9 @@ public final class BulkOptions {
     if (confirmAbove < 0) {
       throw new CliFailure(ExitCodes.USAGE, "--confirm-above: must not be negative");
     }
-    QueueRepository.BulkResult result =
+    BulkResult result =
         CliFailure.checkingInput(
-            () ->
-                new QueueRepository(client.database())
-                    .bulk(action, filter, yes ? Long.MAX_VALUE : confirmAbove));
+            () -> client.bulk(action, filter, yes ? Long.MAX_VALUE : confirmAbove));
     if (!result.applied()) {
       context
           .err()

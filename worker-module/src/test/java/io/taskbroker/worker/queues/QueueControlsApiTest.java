@@ -4,6 +4,8 @@ import static io.taskbroker.worker.testing.Waits.within;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.taskbroker.api.BulkAction;
+import io.taskbroker.api.BulkResult;
 import io.taskbroker.api.ClientConfig;
 import io.taskbroker.api.TaskBrokerClient;
 import io.taskbroker.common.InvalidJobException;
@@ -396,6 +398,24 @@ class QueueControlsApiTest extends WorkerDatabaseTest {
         .as("only the running job is left")
         .isEqualTo(jobs.queryLong("SELECT count(*) FROM taskbroker.jobs WHERE status = 'running'"));
     assertThat(client.get(running)).isPresent();
+  }
+
+  @Test
+  void aBulkActionAboveItsThresholdIsRolledBackWithTheExactCount() {
+    UUID first = jobs.insert("bulk-threshold", "p");
+    UUID second = jobs.insert("bulk-threshold", "p");
+    JobFilter queue = JobFilter.builder().queue("bulk-threshold").build();
+
+    BulkResult refused = client.bulk(BulkAction.CANCEL, queue, 1);
+    assertThat(refused).isEqualTo(new BulkResult(2, false));
+    assertThat(jobs.statuses(List.of(first, second)).values()).containsOnly(JobStatus.PENDING);
+
+    assertThat(client.bulk(BulkAction.CANCEL, queue, 2)).isEqualTo(new BulkResult(2, true));
+    assertThat(jobs.statuses(List.of(first, second)).values()).containsOnly(JobStatus.CANCELLED);
+    assertThat(client.bulk(BulkAction.RETRY, queue, Long.MAX_VALUE))
+        .isEqualTo(new BulkResult(2, true));
+    assertThat(client.bulk(BulkAction.DELETE, queue, 0)).isEqualTo(new BulkResult(2, false));
+    assertThat(jobs.count("bulk-threshold", JobStatus.PENDING)).isEqualTo(2);
   }
 
   private static UUID finished(String queue, String plugin, JobStatus status, Duration ago) {
