@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbroker.common.Database;
 import io.taskbroker.common.DatabaseConfig;
 import io.taskbroker.common.Json;
+import io.taskbroker.common.QueueLimits;
 import io.taskbroker.common.TaskBrokerException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -266,6 +267,31 @@ public final class BenchCommand implements Callable<Integer> {
   int rateSenders;
 
   @Option(
+      names = "--queue-limit",
+      split = ",",
+      paramLabel = "LIMIT",
+      description =
+          "drain: set these limits on each drain queue before its workers start, so its claims"
+              + " go through taskbroker.claim_limited: global=N, key=N, rate=N or rate=N/PERIOD"
+              + " (e.g. global=100000,rate=1000000/1s); default: none (the plain claim).")
+  List<String> queueLimits = new ArrayList<>();
+
+  @Option(
+      names = "--concurrency-keys",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "drain: give the jobs concurrency keys k0..k(N-1) round-robin (for key=N); 0: none.")
+  int concurrencyKeys;
+
+  @Option(
+      names = "--no-prefetch",
+      negatable = false,
+      description =
+          "drain: the workers claim no jobs ahead (prefetch 0), as they do on a limited queue.")
+  boolean noPrefetch;
+
+  @Option(
       names = "--no-vacuum",
       negatable = false,
       description = "Do not VACUUM taskbroker.jobs before each run.")
@@ -294,6 +320,9 @@ public final class BenchCommand implements Callable<Integer> {
               : config(settings, DatabaseConfig.fromEnvironment(System.getenv(), databaseUrl));
     } catch (TaskBrokerException | IllegalArgumentException e) {
       err.println("taskbroker bench: " + e.getMessage());
+      return 2;
+    } catch (CommandLine.TypeConversionException e) {
+      err.println("taskbroker bench: --queue-limit: " + e.getMessage());
       return 2;
     }
     PrintStream log = new PrintStream(new WriterOutputStream(err), true);
@@ -409,7 +438,51 @@ public final class BenchCommand implements Callable<Integer> {
         rateDuration,
         rateSenders,
         repeat,
-        !noVacuum);
+        !noVacuum,
+        parseQueueLimits(queueLimits),
+        concurrencyKeys,
+        noPrefetch);
+  }
+
+  /** {@code global=N}, {@code key=N}, {@code rate=N} or {@code rate=N/PERIOD}, any combination. */
+  static QueueLimits parseQueueLimits(List<String> parts) {
+    Integer global = null;
+    Integer key = null;
+    Integer rate = null;
+    Duration period = null;
+    for (String part : parts) {
+      String text = part.trim().toLowerCase(Locale.ROOT);
+      int equals = text.indexOf('=');
+      if (equals < 0) {
+        throw new IllegalArgumentException(
+            "--queue-limit takes global=N, key=N or rate=N[/PERIOD], got '" + part + "'");
+      }
+      String name = text.substring(0, equals).trim();
+      String value = text.substring(equals + 1).trim();
+      switch (name) {
+        case "global" -> global = limitValue(part, value);
+        case "key" -> key = limitValue(part, value);
+        case "rate" -> {
+          int slash = value.indexOf('/');
+          rate = limitValue(part, slash < 0 ? value : value.substring(0, slash));
+          period = slash < 0 ? null : new DurationConverter().convert(value.substring(slash + 1));
+        }
+        default ->
+            throw new IllegalArgumentException(
+                "--queue-limit: unknown limit '" + name + "'; choose from global, key, rate");
+      }
+    }
+    // QueueLimits validates the values (at least 1, a period of at most a day).
+    return new QueueLimits(global, rate, period, key);
+  }
+
+  private static int limitValue(String part, String value) {
+    try {
+      return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "--queue-limit: '" + part + "' needs a whole number, like global=100000");
+    }
   }
 
   /** {@code 500/s}, {@code 500} or {@code 0}. */

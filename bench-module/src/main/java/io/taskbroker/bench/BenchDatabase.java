@@ -365,7 +365,10 @@ final class BenchDatabase implements AutoCloseable {
     ObjectNode json = Json.object();
     try (PreparedStatement statement =
         connection.prepareStatement(
-            "SELECT count(DISTINCT started_at), count(DISTINCT completed_at),"
+            // A claim's heartbeat_at is its transaction's now(), in both claims; started_at is
+            // clock_timestamp() per row in the limited claim (V5), so it would count jobs there.
+            // A drained no-op job is never heartbeated after its claim.
+            "SELECT count(DISTINCT heartbeat_at), count(DISTINCT completed_at),"
                 + " count(*) FILTER (WHERE attempt > 1), max(attempt)"
                 + " FROM taskbroker.jobs WHERE queue = ?")) {
       statement.setString(1, queue);
@@ -386,6 +389,19 @@ final class BenchDatabase implements AutoCloseable {
         connection.prepareStatement("DELETE FROM taskbroker.jobs WHERE queue = ?")) {
       statement.setString(1, queue);
       return run(statement).executeLargeUpdate();
+    }
+  }
+
+  /** Deletes a drain queue's settings and rate log (a queue limited by {@code --queue-limit}). */
+  void deleteQueueSettings(String queue) throws SQLException {
+    try (PreparedStatement settings =
+            connection.prepareStatement("DELETE FROM taskbroker.queues WHERE name = ?");
+        PreparedStatement starts =
+            connection.prepareStatement("DELETE FROM taskbroker.queue_starts WHERE queue = ?")) {
+      settings.setString(1, queue);
+      run(settings).executeUpdate();
+      starts.setString(1, queue);
+      run(starts).executeUpdate();
     }
   }
 

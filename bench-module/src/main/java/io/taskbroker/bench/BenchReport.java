@@ -72,6 +72,13 @@ final class BenchReport {
               settings.path("processes").asInt(),
               settings.path("concurrency").asInt(),
               warmup == 0 ? "cold" : "warm");
+      String limits = settings.path("drain_queue_limits").asText("none");
+      if (!limits.equals("none")) {
+        name += ", limited " + limits;
+      }
+      if (settings.path("prefetch").asText().equals("none")) {
+        name += ", no prefetch";
+      }
       String notes =
           drain.path("ok").asBoolean()
               ? String.format(

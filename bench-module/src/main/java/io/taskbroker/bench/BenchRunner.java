@@ -227,11 +227,15 @@ final class BenchRunner {
         PreparedStatement jobs =
             connection.prepareStatement("DELETE FROM taskbroker.jobs WHERE queue LIKE ?");
         PreparedStatement workers =
-            connection.prepareStatement("DELETE FROM taskbroker.workers WHERE id LIKE ?")) {
+            connection.prepareStatement("DELETE FROM taskbroker.workers WHERE id LIKE ?");
+        PreparedStatement queues =
+            connection.prepareStatement("DELETE FROM taskbroker.queues WHERE name LIKE ?")) {
       jobs.setString(1, baseQueue + "-%");
       jobs.execute();
       workers.setString(1, baseQueue + "-%");
       workers.execute();
+      queues.setString(1, baseQueue + "-%");
+      queues.execute();
       log.println("bench: interrupted; deleted the jobs of " + baseQueue + "-*");
     } catch (SQLException | RuntimeException e) {
       log.println("bench: interrupted; could not delete the jobs of " + baseQueue + "-*: " + e);

@@ -3,6 +3,7 @@ package io.taskbroker.bench;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbroker.common.InvalidConfigException;
 import io.taskbroker.common.Json;
+import io.taskbroker.common.QueueLimits;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -32,6 +33,11 @@ import java.util.Set;
  * @param rateDuration how long the open-loop run submits
  * @param rateSenders threads that submit on the open-loop timetable
  * @param repeat how many times each workload runs (the table shows the median)
+ * @param drainLimits flow limits set on each drain queue before its workers start ({@link
+ *     QueueLimits#none()}: the plain claim), to measure the limited claim's overhead
+ * @param concurrencyKeys drain jobs get keys {@code k0 … k(N-1)} round-robin; 0: no key
+ * @param noPrefetch the drain workers claim no jobs ahead (as on a limited queue), to tell the
+ *     limited claim's own cost from that of not claiming ahead
  */
 record BenchSettings(
     Set<String> workloads,
@@ -60,7 +66,10 @@ record BenchSettings(
     Duration rateDuration,
     int rateSenders,
     int repeat,
-    boolean vacuum) {
+    boolean vacuum,
+    QueueLimits drainLimits,
+    int concurrencyKeys,
+    boolean noPrefetch) {
 
   static final List<String> WORKLOADS = List.of("drain", "enqueue", "latency");
 
@@ -69,6 +78,8 @@ record BenchSettings(
     workerJvmOptions = List.copyOf(workerJvmOptions);
     singleThreads = List.copyOf(singleThreads);
     batchSizes = List.copyOf(batchSizes);
+    drainLimits = drainLimits == null ? QueueLimits.none() : drainLimits;
+    atLeast("--concurrency-keys", concurrencyKeys, 0);
     for (String workload : workloads) {
       if (!WORKLOADS.contains(workload)) {
         throw new InvalidConfigException(
@@ -148,7 +159,25 @@ record BenchSettings(
     json.put("rate_duration_ms", rateDuration.toMillis());
     json.put("rate_senders", rateSenders);
     json.put("repeat", repeat);
+    json.put("drain_queue_limits", describeLimits(drainLimits));
+    json.put("concurrency_keys", concurrencyKeys);
+    json.put("prefetch", noPrefetch ? "none" : "default");
     return json;
+  }
+
+  /** {@code global=100000,rate=1000/1s,key=4} as the option takes it, or {@code none}. */
+  static String describeLimits(QueueLimits limits) {
+    List<String> parts = new java.util.ArrayList<>();
+    if (limits.globalConcurrency() != null) {
+      parts.add("global=" + limits.globalConcurrency());
+    }
+    if (limits.rateLimit() != null) {
+      parts.add("rate=" + limits.rateLimit() + "/" + limits.ratePeriod().toMillis() + "ms");
+    }
+    if (limits.keyConcurrency() != null) {
+      parts.add("key=" + limits.keyConcurrency());
+    }
+    return parts.isEmpty() ? "none" : String.join(",", parts);
   }
 
   private static void atLeast(String option, int value, int minimum) {

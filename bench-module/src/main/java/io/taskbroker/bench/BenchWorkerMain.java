@@ -71,6 +71,9 @@ public final class BenchWorkerMain implements Callable<Integer> {
   @Option(names = "--pool-size", defaultValue = "0")
   int poolSize;
 
+  @Option(names = "--no-prefetch", negatable = false)
+  boolean noPrefetch;
+
   @Option(names = "--poll-ms", defaultValue = "0")
   long pollMillis;
 
@@ -111,6 +114,9 @@ public final class BenchWorkerMain implements Callable<Integer> {
     }
     if (completerBatch > 0) {
       config.completerBatch(completerBatch);
+    }
+    if (noPrefetch) {
+      config.prefetch(0);
     }
     if (pollMillis > 0) {
       config.pollInterval(Duration.ofMillis(pollMillis));

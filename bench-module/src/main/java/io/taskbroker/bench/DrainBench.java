@@ -11,7 +11,6 @@ import java.io.PrintStream;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -61,9 +60,18 @@ final class DrainBench {
     result.put("processes", settings.processes());
     result.put("concurrency", settings.concurrency());
     result.put("load_average_start", BenchEnvironment.loadAverage());
+    result.put("queue_limits", BenchSettings.describeLimits(settings.drainLimits()));
+    result.put("concurrency_keys", settings.concurrencyKeys());
     List<WorkerProcess> workers = new ArrayList<>();
     String workerPrefix = queue + "-w";
     try {
+      if (settings.drainLimits().any()) {
+        // Before the workers start, so their first claim already takes the limited path.
+        client.queues().setLimits(queue, settings.drainLimits());
+        log.printf(
+            "drain: %s limited to %s%n",
+            queue, BenchSettings.describeLimits(settings.drainLimits()));
+      }
       log.printf(
           "drain: starting %d worker JVM(s) x concurrency %d on %s%n",
           settings.processes(), settings.concurrency(), queue);
@@ -199,13 +207,22 @@ final class DrainBench {
         worker.close();
       }
       long deleted = monitor.deleteQueue(queue);
+      monitor.deleteQueueSettings(queue);
       monitor.deleteWorkers(workerPrefix);
       log.printf("drain: cleaned up %,d job(s) of %s%n", deleted, queue);
     }
   }
 
   private void insertAll(String queue, int jobs) {
-    NewJob job = NewJob.builder(NoopPlugin.NAME).queue(queue).build();
+    int keys = settings.concurrencyKeys();
+    List<NewJob> pattern = new ArrayList<>();
+    for (int key = 0; key < Math.max(1, keys); key++) {
+      pattern.add(
+          NewJob.builder(NoopPlugin.NAME)
+              .queue(queue)
+              .concurrencyKey(keys == 0 ? null : "k" + key)
+              .build());
+    }
     int batch = settings.insertBatch();
     database
         .jdbi()
@@ -214,8 +231,12 @@ final class DrainBench {
               handle.useTransaction(
                   transaction -> {
                     for (int done = 0; done < jobs; done += batch) {
-                      client.submitAll(
-                          transaction, Collections.nCopies(Math.min(batch, jobs - done), job));
+                      int size = Math.min(batch, jobs - done);
+                      List<NewJob> chunk = new ArrayList<>(size);
+                      for (int i = 0; i < size; i++) {
+                        chunk.add(pattern.get((done + i) % pattern.size()));
+                      }
+                      client.submitAll(transaction, chunk);
                     }
                   });
               // A pooled session that reported less than a second ago holds its counts back
@@ -295,6 +316,9 @@ final class DrainBench {
     command.add("--max-claim-batch=" + settings.maxClaimBatch());
     command.add("--completer-batch=" + settings.completerBatch());
     command.add("--pool-size=" + settings.poolSize());
+    if (settings.noPrefetch()) {
+      command.add("--no-prefetch");
+    }
     return command;
   }
 

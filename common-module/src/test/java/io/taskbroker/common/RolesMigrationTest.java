@@ -96,6 +96,7 @@ class RolesMigrationTest {
                           + " 'taskbroker.jobs', 'SELECT')"
                           + " AND NOT has_function_privilege('public',"
                           + " 'taskbroker.submit(text, jsonb, text, integer, timestamptz,"
+                          // V5: the concurrency key is an 11th argument.
                           + " interval, integer, jsonb, text, integer, text)', 'EXECUTE')"))
               .isEqualTo("t");
         }
