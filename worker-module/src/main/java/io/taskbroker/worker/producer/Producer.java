@@ -2,6 +2,7 @@ package io.taskbroker.worker.producer;
 
 import io.taskbroker.common.DatabaseException;
 import io.taskbroker.common.Job;
+import io.taskbroker.common.QueueLimits;
 import io.taskbroker.common.QueueSettings;
 import io.taskbroker.common.sql.QueueRepository;
 import io.taskbroker.common.sql.WorkerRepository;
@@ -54,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * (status {@code running}, its lease extended by the heartbeat, a cancel finds it) but not started;
  * its timeout starts when it does. Jobs that take longer than {@link #PREFETCH_MAX_RUN_NANOS} on
  * average switch the buffer off, so a slow job never holds another back for long that a free worker
- * elsewhere could run. On stop the buffer is released: its jobs leave the worker unstarted and the
+ * elsewhere could run; so does a rate or per-key limit on the queue. On stop the buffer is released: its jobs leave the worker unstarted and the
  * worker's hand-back returns them to pending with their attempt refunded.
  *
  * <p>Queue settings ({@code taskbroker.queues}): the producer keeps its queue's row, read again on
@@ -362,9 +363,20 @@ public final class Producer extends BackgroundLoop {
 
   /** How many jobs may wait in the buffer now. Call with the lock held. */
   private int bufferCapacity() {
-    // A limited queue's claimed jobs count against its limits while they wait: on a limited
-    // queue, claim only into free slots, so every job the limit lets through runs.
-    return averageRunNanos <= PREFETCH_MAX_RUN_NANOS && !settings.limited() ? prefetch : 0;
+    return averageRunNanos <= PREFETCH_MAX_RUN_NANOS && mayClaimAhead(settings.limits())
+        ? prefetch
+        : 0;
+  }
+
+  /**
+   * A held job counts as running, and was started as far as the limits know. Under a fleet-wide
+   * concurrency limit that is still exact (psql sees no more running than the limit) and the wait
+   * is short, so claiming ahead stays on. A rate limit counts starts at the claim, so held jobs
+   * would start in bursts when slots free; a per-key limit would hold a key's only place while the
+   * job waits: with either, the queue claims only into free slots.
+   */
+  private static boolean mayClaimAhead(QueueLimits limits) {
+    return limits.rateLimit() == null && limits.keyConcurrency() == null;
   }
 
   /** Work is likely waiting: look as soon as a slot is free. Call with the lock held. */
