@@ -9,6 +9,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 
 /**
@@ -43,5 +44,50 @@ public class TaskBrokerMetricsAutoConfiguration {
   @ConditionalOnMissingBean(name = "taskBrokerMetricsListener")
   public JobLifecycleListener taskBrokerMetricsListener(TaskBrokerMetrics metrics) {
     return metrics.listener();
+  }
+
+  /** The embedded worker's slot, backlog, health and LISTEN gauges, once it has started. */
+  @Bean
+  @ConditionalOnBean(EmbeddedWorker.class)
+  public SmartLifecycle taskBrokerWorkerGauges(TaskBrokerMetrics metrics, EmbeddedWorker worker) {
+    return new WorkerGauges(metrics, worker);
+  }
+
+  /** Starts right after the embedded worker (a later phase) and binds its gauges, once. */
+  static final class WorkerGauges implements SmartLifecycle {
+    private final TaskBrokerMetrics metrics;
+    private final EmbeddedWorker worker;
+    private volatile boolean running;
+    private boolean bound;
+
+    WorkerGauges(TaskBrokerMetrics metrics, EmbeddedWorker worker) {
+      this.metrics = metrics;
+      this.worker = worker;
+    }
+
+    @Override
+    public synchronized void start() {
+      if (!bound) {
+        worker.worker().ifPresent(metrics::bindWorker);
+        bound = worker.worker().isPresent();
+      }
+      running = true;
+    }
+
+    @Override
+    public void stop() {
+      // The meters go with TaskBrokerMetrics.close() when the context closes.
+      running = false;
+    }
+
+    @Override
+    public boolean isRunning() {
+      return running;
+    }
+
+    @Override
+    public int getPhase() {
+      return EmbeddedWorker.PHASE + 1;
+    }
   }
 }

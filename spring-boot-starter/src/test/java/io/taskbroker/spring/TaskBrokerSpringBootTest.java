@@ -125,6 +125,13 @@ class TaskBrokerSpringBootTest {
                     >= 1);
     assertThat(meters.find("taskbroker.jobs.submitted").tag("plugin", job.plugin()).counter())
         .isNotNull();
+    assertThat(
+            meters
+                .find("taskbroker.worker.slots.capacity")
+                .tag("worker", worker.config().workerId())
+                .gauge())
+        .as("the embedded worker's gauges")
+        .isNotNull();
   }
 
   @Test

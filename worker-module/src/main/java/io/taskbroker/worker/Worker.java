@@ -171,11 +171,9 @@ public final class Worker implements AutoCloseable {
             supervisor);
     this.heartbeater =
         new Heartbeater(
+            new Heartbeater.Settings(id, config.heartbeatInterval(), config.lease()),
             repository,
-            id,
             active,
-            config.heartbeatInterval(),
-            config.lease(),
             registration,
             listeners,
             supervisor.unit("heartbeat", stallBound(config.heartbeatInterval())));

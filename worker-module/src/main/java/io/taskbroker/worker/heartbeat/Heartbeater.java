@@ -58,25 +58,45 @@ public final class Heartbeater implements Service {
   private boolean failing;
 
   /**
+   * What a heartbeat does and how often.
+   *
+   * @param workerId whose jobs' leases it extends
+   * @param interval how often it beats
+   * @param lease how far each beat extends a lease
+   */
+  public record Settings(String workerId, Duration interval, Duration lease) {
+    public Settings {
+      if (workerId == null || interval == null || lease == null) {
+        throw new IllegalArgumentException("heartbeat settings need a worker, interval and lease");
+      }
+      if (interval.isNegative() || interval.isZero() || interval.compareTo(lease) >= 0) {
+        throw new IllegalArgumentException(
+            "heartbeat interval must be positive and under the lease, got "
+                + interval
+                + " for a lease of "
+                + lease);
+      }
+    }
+  }
+
+  /**
    * @param listeners told of a job found no longer ours ({@code LOST})
    * @param unit the supervised unit the heartbeat's thread is
    */
   public Heartbeater(
+      Settings settings,
       WorkerRepository repository,
-      String workerId,
       ActiveJobs active,
-      Duration interval,
-      Duration lease,
       Registration registration,
       JobListeners listeners,
       Supervisor.Unit unit) {
     this.repository = repository;
-    this.workerId = workerId;
+    this.workerId = settings.workerId();
     this.active = active;
-    this.lease = lease;
+    this.lease = settings.lease();
     this.registration = registration;
     this.listeners = listeners;
-    this.task = new PeriodicTask("heartbeat", interval, 0, unit, this::beat);
+    this.task = new PeriodicTask("heartbeat", settings.interval(), 0, unit, this::beat);
   }
 
   @Override

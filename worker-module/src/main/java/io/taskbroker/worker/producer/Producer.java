@@ -55,8 +55,9 @@ import org.slf4j.LoggerFactory;
  * (status {@code running}, its lease extended by the heartbeat, a cancel finds it) but not started;
  * its timeout starts when it does. Jobs that take longer than {@link #PREFETCH_MAX_RUN_NANOS} on
  * average switch the buffer off, so a slow job never holds another back for long that a free worker
- * elsewhere could run; so does a rate or per-key limit on the queue. On stop the buffer is released: its jobs leave the worker unstarted and the
- * worker's hand-back returns them to pending with their attempt refunded.
+ * elsewhere could run; so does a rate or per-key limit on the queue. On stop the buffer is
+ * released: its jobs leave the worker unstarted and the worker's hand-back returns them to pending
+ * with their attempt refunded.
  *
  * <p>Queue settings ({@code taskbroker.queues}): the producer keeps its queue's row, read again on
  * a control notification ({@link #settingsChanged()}), after a reconnect, and before a claim once

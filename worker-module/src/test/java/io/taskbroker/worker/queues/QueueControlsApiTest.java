@@ -4,9 +4,9 @@ import static io.taskbroker.worker.testing.Waits.within;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.taskbroker.common.BulkResult;
 import io.taskbroker.api.ClientConfig;
 import io.taskbroker.api.TaskBrokerClient;
+import io.taskbroker.common.BulkResult;
 import io.taskbroker.common.InvalidJobException;
 import io.taskbroker.common.InvalidQueueException;
 import io.taskbroker.common.Job;
@@ -411,8 +411,7 @@ class QueueControlsApiTest extends WorkerDatabaseTest {
 
     assertThat(client.cancelAll(queue, 2)).isEqualTo(new BulkResult(2, true));
     assertThat(jobs.statuses(List.of(first, second)).values()).containsOnly(JobStatus.CANCELLED);
-    assertThat(client.retryAll(queue, Long.MAX_VALUE))
-        .isEqualTo(new BulkResult(2, true));
+    assertThat(client.retryAll(queue, Long.MAX_VALUE)).isEqualTo(new BulkResult(2, true));
     assertThat(client.deleteAll(queue, 0)).isEqualTo(new BulkResult(2, false));
     assertThat(jobs.count("bulk-threshold", JobStatus.PENDING)).isEqualTo(2);
   }
