@@ -81,8 +81,9 @@ public final class WorkerRepository {
                     .int8("lease_ms", lease.toMillis());
                 List<Job> claimed = new ArrayList<>(limit);
                 try (ResultSet rs = claim.statement().executeQuery()) {
+                  JobRowMapper rows = JobRowMapper.of(rs);
                   while (rs.next()) {
-                    claimed.add(JobRowMapper.INSTANCE.map(rs, null));
+                    claimed.add(rows.map(rs, null));
                   }
                 }
                 return claimed;
@@ -114,8 +115,9 @@ public final class WorkerRepository {
                     .int8("lease_ms", lease.toMillis());
                 List<Job> claimed = new ArrayList<>(limit);
                 try (ResultSet rs = claim.statement().executeQuery()) {
+                  JobRowMapper rows = JobRowMapper.of(rs);
                   while (rs.next()) {
-                    claimed.add(JobRowMapper.INSTANCE.map(rs, null));
+                    claimed.add(rows.map(rs, null));
                   }
                 }
                 return claimed;
