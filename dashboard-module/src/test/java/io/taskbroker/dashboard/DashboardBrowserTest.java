@@ -214,11 +214,11 @@ class DashboardBrowserTest {
     signedIn(TOKEN);
     By ready = By.cssSelector("#queues tr[data-queue='overview'] td.ready");
     wait.until(ExpectedConditions.textToBe(ready, "2"));
-    assertThat(
-            driver
-                .findElement(By.cssSelector("#queues tr[data-queue='overview'] td.scheduled"))
-                .getText())
-        .isEqualTo("1");
+    // Located afresh on each try: every push redraws the table, so an element found once can go
+    // stale before it is read (CI saw it).
+    wait.until(
+        ExpectedConditions.textToBe(
+            By.cssSelector("#queues tr[data-queue='overview'] td.scheduled"), "1"));
     // Pushed, not polled by the page: a new job shows up without a reload.
     client.submit(NewJob.builder("nobody-runs-this").queue("overview").build());
     wait.until(ExpectedConditions.textToBe(ready, "3"));
@@ -423,8 +423,10 @@ class DashboardBrowserTest {
     driver.get(url("#/workers"));
     wait.until(
         ExpectedConditions.presenceOfElementLocated(By.cssSelector("#workers tr[data-worker]")));
-    assertThat(driver.findElement(By.cssSelector("#workers tr[data-worker]")).getText())
-        .contains("healthy");
+    wait.until(
+        ExpectedConditions.textMatches(
+            By.cssSelector("#workers tr[data-worker]"),
+            java.util.regex.Pattern.compile("healthy")));
     driver.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
     driver.get(url("#/"));
     wait.until(
