@@ -79,6 +79,8 @@ class BackgroundLoopTest {
     loop.fault = new StackOverflowError("deep");
 
     within(5).until(() -> deaths.contains("looping"));
+    // The death is reported first, the health change after it (Unit.died): wait for both.
+    within(5).until(() -> !changes.isEmpty());
     assertThat(supervisor.health().units())
         .extracting(UnitHealth::state)
         .containsExactly(UnitHealth.State.FAILED);
