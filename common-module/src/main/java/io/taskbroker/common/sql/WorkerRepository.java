@@ -61,6 +61,25 @@ public final class WorkerRepository {
    */
   public List<Job> claim(
       String workerId, String queue, Collection<String> plugins, int limit, Duration lease) {
+    return claim(workerId, queue, plugins, limit, lease, null);
+  }
+
+  /**
+   * Claims like {@link #claim(String, String, Collection, int, Duration)}, but only among jobs
+   * whose key (priority, run_at, id) comes after {@code after}'s, as it was when {@code after} was
+   * claimed: the scan starts there instead of at the head of the claim index. A job that sits
+   * before that key is not claimed, so the caller must look from the head (with {@code after} null)
+   * whenever such a job may exist, and whenever this claim comes back short.
+   *
+   * @param after the last job of the caller's previous claim, or null to look from the head
+   */
+  public List<Job> claim(
+      String workerId,
+      String queue,
+      Collection<String> plugins,
+      int limit,
+      Duration lease,
+      Job after) {
     List<Job> jobs =
         Repositories.withConnection(
             dataSource,
@@ -78,7 +97,13 @@ public final class WorkerRepository {
                     .array("plugins", "text", plugins == null ? new String[0] : plugins.toArray())
                     .int4("limit", limit)
                     .text("worker_id", workerId)
-                    .int8("lease_ms", lease.toMillis());
+                    .int8("lease_ms", lease.toMillis())
+                    .bool("resume", after != null)
+                    .int4("after_priority", after == null ? 0 : after.priority())
+                    // As text: exact to the microsecond the column holds, whatever the driver
+                    // would make of an Instant.
+                    .text("after_run_at", after == null ? null : after.runAt().toString())
+                    .text("after_id", after == null ? null : after.id().toString());
                 List<Job> claimed = new ArrayList<>(limit);
                 try (ResultSet rs = claim.statement().executeQuery()) {
                   JobRowMapper rows = JobRowMapper.of(rs);

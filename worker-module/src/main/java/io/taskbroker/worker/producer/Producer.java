@@ -184,6 +184,15 @@ public final class Producer extends BackgroundLoop {
   private QueueSettings settings;
   private boolean settingsStale = true;
   private long settingsReadNanos;
+  // Guarded by lock. The last job of the last claim while claims keep coming back full and nothing
+  // new may sit before it in the claim index: the next claim starts its scan there, past the dead
+  // entries of the jobs claimed so far (vacuum removes those, but the claim must not depend on
+  // it). Null: the next claim looks from the head. Any sign of new work (a NOTIFY, a local
+  // submit, a reconnect, the poll, a scheduled job's timer) sets it back to null.
+  private Job resumeAfter;
+  // Guarded by lock. How many times the next claim was told to look from the head: a claim that
+  // saw it change while it ran must not resume either (the news may postdate its snapshot).
+  private long headLooks;
 
   /**
    * @param active the jobs the worker holds: a claimed job joins it, and leaves it when done
@@ -299,6 +308,7 @@ public final class Producer extends BackgroundLoop {
       }
       workLikely = true;
       notifyPending = true;
+      lookFromHead();
       wake.signal();
     } finally {
       lock.unlock();
@@ -380,9 +390,16 @@ public final class Producer extends BackgroundLoop {
     return limits.rateLimit() == null && limits.keyConcurrency() == null;
   }
 
+  /** The next claim scans the claim index from its head. Call with the lock held. */
+  private void lookFromHead() {
+    resumeAfter = null;
+    headLooks++;
+  }
+
   /** Work is likely waiting: look as soon as a slot is free. Call with the lock held. */
   private void signalWork() {
     workLikely = true;
+    lookFromHead();
     signalled = true;
     wake.signal();
   }
@@ -410,6 +427,8 @@ public final class Producer extends BackgroundLoop {
     while (true) {
       int free;
       boolean forNotify;
+      Job after;
+      long looksBefore;
       lock.lock();
       try {
         // Sleep until there is a reason to claim and a free slot to claim into: the poll or
@@ -421,6 +440,8 @@ public final class Producer extends BackgroundLoop {
           int slots = concurrency - inFlight + bufferCapacity() - buffer.size();
           boolean due = now >= nextPollNanos || now >= timerNanos;
           if (slots > 0 && due) {
+            // The poll, or a scheduled job come due (its key may sit before the last one).
+            lookFromHead();
             break;
           }
           long until = Math.min(nextPollNanos, timerNanos);
@@ -468,6 +489,8 @@ public final class Producer extends BackgroundLoop {
         // This claim sees the jobs of every NOTIFY delivered so far (each was sent at a commit).
         forNotify = notifyPending;
         notifyPending = false;
+        after = resumeAfter;
+        looksBefore = headLooks;
         claims++;
       } finally {
         lock.unlock();
@@ -492,7 +515,7 @@ public final class Producer extends BackgroundLoop {
       List<Job> claimed;
       boolean heldBack = false;
       try {
-        claimed = claimBatch(current, limit);
+        claimed = claimBatch(current, limit, after);
         // Short on a limited queue: a limit (this fleet's running jobs, the rate window) may be
         // what holds runnable jobs back; nothing would wake us when it lifts, so look again soon.
         heldBack = current.limited() && claimed.size() < limit && repository.runnableWaiting(queue);
@@ -524,6 +547,11 @@ public final class Producer extends BackgroundLoop {
         quietAfter(forNotify, claimed.isEmpty());
         // A full batch means more is probably waiting: claim again as soon as a slot is free.
         workLikely = claimed.size() == limit;
+        // Resume after this batch only if nothing asked for a look from the head meanwhile.
+        resumeAfter =
+            workLikely && !current.limited() && headLooks == looksBefore
+                ? claimed.get(claimed.size() - 1)
+                : null;
         if (workLikely) {
           signalled = true;
         }
@@ -539,11 +567,29 @@ public final class Producer extends BackgroundLoop {
     }
   }
 
-  /** The plain claim, or the limited one when the queue has limits. */
-  private List<Job> claimBatch(QueueSettings current, int limit) {
-    return current.limited()
-        ? repository.claimLimited(workerId, queue, plugins, limit, lease)
-        : repository.claim(workerId, queue, plugins, limit, lease);
+  /**
+   * The plain claim, or the limited one when the queue has limits. A plain claim that resumed after
+   * {@code after} and came back short looks from the head for the rest at once: a job may sit
+   * before that key (one another worker held locked as this producer passed it), and a short claim
+   * must mean what it means without resuming, that nothing more is runnable now.
+   */
+  private List<Job> claimBatch(QueueSettings current, int limit, Job after) {
+    if (current.limited()) {
+      return repository.claimLimited(workerId, queue, plugins, limit, lease);
+    }
+    List<Job> claimed = repository.claim(workerId, queue, plugins, limit, lease, after);
+    if (after == null || claimed.size() == limit) {
+      return claimed;
+    }
+    List<Job> rest =
+        repository.claim(workerId, queue, plugins, limit - claimed.size(), lease, null);
+    if (rest.isEmpty()) {
+      return claimed;
+    }
+    List<Job> all = new ArrayList<>(claimed.size() + rest.size());
+    all.addAll(rest);
+    all.addAll(claimed);
+    return all;
   }
 
   /**
@@ -727,7 +773,7 @@ public final class Producer extends BackgroundLoop {
     if (current.paused()) {
       return List.of();
     }
-    List<Job> claimed = claimBatch(current, Math.min(free, maxBatch));
+    List<Job> claimed = claimBatch(current, Math.min(free, maxBatch), null);
     dispatch(claimed);
     return claimed;
   }

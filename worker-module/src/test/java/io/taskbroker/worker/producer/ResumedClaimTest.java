@@ -1,0 +1,98 @@
+package io.taskbroker.worker.producer;
+
+import static io.taskbroker.worker.testing.JobFactory.job;
+import static io.taskbroker.worker.testing.Waits.within;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskbroker.common.Job;
+import io.taskbroker.common.JobStatus;
+import io.taskbroker.worker.testing.ManualWorker;
+import io.taskbroker.worker.testing.TestPlugin;
+import io.taskbroker.worker.testing.TestWorkers;
+import io.taskbroker.worker.testing.WorkerDatabaseTest;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A producer that drains a backlog resumes each claim after the last job it claimed, so it does not
+ * walk the dead claim-index entries of the jobs before (without vacuum, every job ever claimed).
+ * Resuming must never cost a job its turn: a job that sits before that key (a higher priority, one
+ * another session held locked as the scan passed it) is claimed as it would be without resuming.
+ */
+class ResumedClaimTest extends WorkerDatabaseTest {
+  private static final Duration LEASE = Duration.ofMinutes(1);
+
+  @Test
+  void aResumedClaimStartsAfterTheKeyAndALookFromTheHeadSeesWhatSitsBefore() {
+    jobs.insertMany("resume-keys", "quick", 6);
+    try (ManualWorker manual = new ManualWorker(database, "resume-keys-worker")) {
+      List<Job> first = manual.claim("resume-keys", 2, LEASE);
+      assertThat(first).hasSize(2);
+
+      UUID urgent = jobs.insert(job("resume-keys", "quick").priority(-5));
+      Job last = first.get(1);
+      List<Job> resumed =
+          manual.repository().claim(manual.id(), "resume-keys", null, 2, LEASE, last);
+      assertThat(resumed).as("resumed after the key").hasSize(2);
+      assertThat(resumed)
+          .as("the urgent job sits before the key")
+          .extracting(Job::id)
+          .doesNotContain(urgent);
+      for (Job job : resumed) {
+        // The backlog shares one run_at (one statement): the key orders them by id.
+        assertThat(job.runAt()).isEqualTo(last.runAt());
+        assertThat(job.id()).isGreaterThan(last.id());
+      }
+
+      List<Job> fromHead = manual.repository().claim(manual.id(), "resume-keys", null, 2, LEASE);
+      assertThat(fromHead).as("from the head: the urgent job first").hasSize(2);
+      assertThat(fromHead.get(0).id()).isEqualTo(urgent);
+    }
+  }
+
+  @Test
+  void aJobPassedOverWhileLockedRunsWhenTheDrainEndsWithoutWaitingForThePoll() throws Exception {
+    List<UUID> backlog = jobs.insertMany("resume-locked", "quick", 3000);
+    UUID held = backlog.get(5);
+    TestPlugin quick = TestPlugin.completing("quick");
+    try (Connection other = database.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      try (Statement lock = other.createStatement()) {
+        lock.execute("SELECT 1 FROM taskbroker.jobs WHERE id = '" + held + "' FOR UPDATE");
+      }
+      // A poll far away: nothing but the producer's own claims can find the job once unlocked.
+      workers.start(
+          TestWorkers.config("resume-locked", 4).pollInterval(Duration.ofMinutes(5)).prefetch(8),
+          quick);
+      // The producer has passed the locked job and resumes after its later claims.
+      within(20).until(() -> quick.totalExecutions() >= 50);
+      other.commit();
+    }
+    // Unlocked while the drain goes on; no NOTIFY tells of it. When the resumed claims come back
+    // short at the end of the backlog, the producer looks from the head at once and finds it.
+    within(30).until(() -> jobs.all(backlog, JobStatus.COMPLETED));
+    assertThat(quick.executions(held)).isEqualTo(1);
+  }
+
+  @Test
+  void anUrgentJobSubmittedDuringADrainRunsBeforeTheRestOfTheBacklog() {
+    List<UUID> backlog = jobs.insertMany("resume-urgent", "quick", 3000);
+    TestPlugin quick = TestPlugin.completing("quick");
+    workers.start(TestWorkers.config("resume-urgent", 2).prefetch(8), quick);
+    within(20).until(() -> quick.totalExecutions() >= 50);
+
+    // From another session: the worker learns of it by NOTIFY, and must then look from the head.
+    UUID urgent = jobs.insert(job("resume-urgent", "quick").priority(-10));
+    within(30).until(() -> jobs.status(urgent) == JobStatus.COMPLETED);
+    int position = quick.startOrder().indexOf(urgent);
+    // Every job starts once: the backlog jobs that start after the urgent one are the rest.
+    int startedAfter = backlog.size() - position;
+    assertThat(startedAfter)
+        .as("backlog jobs still waiting when the urgent job started (it started %d th)", position)
+        .isGreaterThan(1000);
+  }
+}
