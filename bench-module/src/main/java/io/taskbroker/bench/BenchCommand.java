@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
       "Run the standard benchmark workloads and print a table (or JSON).",
       "",
       "Workloads: drain (N no-op jobs inserted in one transaction, drained by P worker JVMs,"
-          + " timed from the commit), enqueue (single-row submits with NOTIFY against plain"
+          + " timed from the commit; by the fresh workers (cold), then N more (warm)), enqueue (single-row submits with NOTIFY against plain"
           + " INSERTs as the commit rate, and batched submitAll), latency (submit -> plugin"
           + " start with an in-process worker, idle and at a fixed open-loop rate).",
       "",
@@ -109,11 +109,21 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--warmup-jobs",
       paramLabel = "N",
-      defaultValue = "20000",
+      defaultValue = "0",
       description =
           "drain: jobs the workers run first, untimed, so the JIT has compiled the hot path;"
-              + " 0 times cold workers (default ${DEFAULT-VALUE}).")
+              + " N > 0 makes --phases default to warm (default ${DEFAULT-VALUE}).")
   int warmupJobs;
+
+  @Option(
+      names = "--phases",
+      split = ",",
+      paramLabel = "PHASE",
+      description =
+          "drain: the timed phases, each of --jobs jobs on the same worker JVMs: cold,warm (the"
+              + " first jobs the fresh workers see, then as many again), cold, or warm (after"
+              + " --warmup-jobs untimed jobs); default: cold,warm, or warm with --warmup-jobs.")
+  List<String> phases;
 
   @Option(
       names = "--processes",
@@ -413,6 +423,9 @@ public final class BenchCommand implements Callable<Integer> {
             workloads.stream().map(name -> name.trim().toLowerCase(Locale.ROOT)).toList()),
         jobs,
         warmupJobs,
+        phases == null
+            ? BenchSettings.defaultPhases(warmupJobs)
+            : phases.stream().map(name -> name.trim().toLowerCase(Locale.ROOT)).toList(),
         processes,
         concurrency,
         maxClaimBatch,

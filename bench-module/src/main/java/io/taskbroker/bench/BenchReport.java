@@ -66,64 +66,95 @@ final class BenchReport {
     if (!drain.isMissingNode()) {
       JsonNode first = drain.path("runs").path(0);
       int warmup = settings.path("warmup_jobs").asInt();
-      String name =
-          String.format(
-              "drain %dx%d (JVMs x concurrency), %s",
-              settings.path("processes").asInt(),
-              settings.path("concurrency").asInt(),
-              warmup == 0 ? "cold" : "warm");
-      String limits = settings.path("drain_queue_limits").asText("none");
-      if (!limits.equals("none")) {
-        name += ", limited " + limits;
-      }
-      if (settings.path("prefetch").asText().equals("none")) {
-        name += ", no prefetch";
-      }
-      String notes =
-          drain.path("ok").asBoolean()
-              ? String.format(
+      List<String> phases = drainPhases(settings);
+      for (String phase : phases) {
+        // Figures of the phase across runs, and its first run; a phase that never ran (an
+        // earlier one failed) is missing from the runs.
+        JsonNode figures = drain.path("phases").path(phase);
+        JsonNode firstPhase = first.path("phases").path(phase);
+        String name =
+            String.format(
+                "drain %dx%d (JVMs x concurrency), %s",
+                settings.path("processes").asInt(), settings.path("concurrency").asInt(), phase);
+        String limits = settings.path("drain_queue_limits").asText("none");
+        if (!limits.equals("none")) {
+          name += ", limited " + limits;
+        }
+        if (settings.path("prefetch").asText().equals("none")) {
+          name += ", no prefetch";
+        }
+        String notes;
+        if (drain.path("ok").asBoolean()) {
+          notes =
+              String.format(
                   Locale.ROOT,
                   "%.3f commits/job, %,.0f WAL B/job, %.4f WAL syncs/job, %s claims (%.0f jobs"
                       + " each), %s completions (%.0f each)",
-                  drain.at("/commits_per_job/median").asDouble(),
-                  drain.at("/wal_bytes_per_job/median").asDouble(),
-                  drain.at("/wal_syncs_per_job/median").asDouble(),
-                  String.format("%,d", first.path("claim_transactions").asLong()),
-                  perStatement(first, "claim_transactions"),
-                  String.format("%,d", first.path("completion_transactions").asLong()),
-                  perStatement(first, "completion_transactions"))
-              : "FAILED: " + failureOf(drain);
-      row(out, name, first.path("jobs").asLong(), drain, notes);
-      if (warmup > 0) {
-        line(
+                  figures.at("/commits_per_job/median").asDouble(),
+                  figures.at("/wal_bytes_per_job/median").asDouble(),
+                  figures.at("/wal_syncs_per_job/median").asDouble(),
+                  String.format("%,d", firstPhase.path("claim_transactions").asLong()),
+                  perStatement(firstPhase, "claim_transactions"),
+                  String.format("%,d", firstPhase.path("completion_transactions").asLong()),
+                  perStatement(firstPhase, "completion_transactions"));
+        } else if (firstPhase.isMissingNode()) {
+          notes = "not run: an earlier phase failed";
+        } else {
+          notes = "FAILED: " + failureOf(drain);
+        }
+        row(
             out,
-            "%-44s %10s %9s %22s  %s",
-            "",
-            "",
-            "",
-            "",
-            "(after "
-                + String.format("%,d", warmup)
-                + " untimed warm-up jobs in the same worker JVMs)");
+            name,
+            firstPhase.path("jobs").asLong(),
+            firstPhase.path("seconds").asDouble(),
+            figures.path("jobs_per_sec"),
+            notes);
+        String cpu =
+            String.format(
+                Locale.ROOT,
+                "CPU per job: worker JVM %s us, its PostgreSQL backends %s",
+                figure(figures.path("worker_jvm_us_per_job"), "%.1f"),
+                figures.path("worker_backends_us_per_job").path("n").asInt() > 0
+                    ? figure(figures.path("worker_backends_us_per_job"), "%.1f") + " us"
+                    : "- (remote server)");
+        if (phase.equals(BenchSettings.COLD)) {
+          note(out, cpu + " (the first jobs these worker JVMs ever ran, JIT compilation included)");
+        } else if (warmup > 0) {
+          note(
+              out,
+              cpu
+                  + " (after "
+                  + String.format("%,d", warmup)
+                  + " untimed warm-up jobs in the same worker JVMs)");
+        } else {
+          note(out, cpu + " (the next jobs in the same worker JVMs, after the cold phase)");
+        }
       }
       int runIndex = 0;
       for (JsonNode run : drain.path("runs")) {
         runIndex++;
-        JsonNode health = run.path("table_health");
-        if (health.isMissingNode()) {
-          continue;
+        for (String phase : phases) {
+          JsonNode health = run.path("phases").path(phase).path("table_health");
+          if (health.isMissingNode()) {
+            continue;
+          }
+          String prefix =
+              (drain.path("runs").size() > 1 ? "run " + runIndex + ", " : "") + phase + ": ";
+          note(
+              out,
+              prefix
+                  + "jobs table right after the drain: "
+                  + health(health.path("after_drain"), health.path("at_start")));
+          note(
+              out,
+              prefix
+                  + "jobs table "
+                  + (health.path("workers_at_cleanup").asText().equals("exited")
+                      ? "once the workers exited"
+                      : "with the workers idle")
+                  + ", before cleanup: "
+                  + health(health.path("before_cleanup"), health.path("at_start")));
         }
-        String prefix = drain.path("runs").size() > 1 ? "run " + runIndex + ": " : "";
-        note(
-            out,
-            prefix
-                + "jobs table right after the drain: "
-                + health(health.path("after_drain"), health.path("at_start")));
-        note(
-            out,
-            prefix
-                + "jobs table once the workers exited, before cleanup: "
-                + health(health.path("before_cleanup"), health.path("at_start")));
       }
     }
     JsonNode enqueue = report.path("enqueue");
@@ -244,21 +275,24 @@ final class BenchReport {
       runIndex = 0;
       for (JsonNode run : drain.path("runs")) {
         runIndex++;
-        JsonNode cpu = run.path("cpu");
-        if (cpu.isMissingNode()) {
-          continue;
+        for (String phase : drainPhases(settings)) {
+          JsonNode cpu = run.path("phases").path(phase).path("cpu");
+          if (cpu.isMissingNode()) {
+            continue;
+          }
+          line(
+              out,
+              "drain run %d %s CPU per job: worker JVM %.1f us, its PostgreSQL backends %s;"
+                  + " machine %s%% busy (all tenants)",
+              runIndex,
+              phase,
+              cpu.path("worker_jvm_us_per_job").asDouble(),
+              cpu.has("worker_backends_us_per_job")
+                  ? String.format(
+                      Locale.ROOT, "%.1f us", cpu.path("worker_backends_us_per_job").asDouble())
+                  : "- (remote server)",
+              cpu.path("busy_pct").asText("-"));
         }
-        line(
-            out,
-            "drain run %d CPU per job: worker JVM %.1f us, its PostgreSQL backends %s; machine %s%%"
-                + " busy (all tenants)",
-            runIndex,
-            cpu.path("worker_jvm_us_per_job").asDouble(),
-            cpu.has("worker_backends_us_per_job")
-                ? String.format(
-                    Locale.ROOT, "%.1f us", cpu.path("worker_backends_us_per_job").asDouble())
-                : "- (remote server)",
-            cpu.path("busy_pct").asText("-"));
       }
       line(
           out,
@@ -281,14 +315,31 @@ final class BenchReport {
 
   private static void row(
       StringBuilder out, String name, long jobs, JsonNode section, String notes) {
-    line(
+    row(
         out,
-        "%-44s %,10d %9.2f %22s  %s",
         name,
         jobs,
         section.at("/runs/0/seconds").asDouble(),
-        figure(section.path("jobs_per_sec"), "%,.0f"),
+        section.path("jobs_per_sec"),
         notes);
+  }
+
+  private static void row(
+      StringBuilder out,
+      String name,
+      long jobs,
+      double seconds,
+      JsonNode jobsPerSec,
+      String notes) {
+    line(
+        out, "%-44s %,10d %9.2f %22s  %s", name, jobs, seconds, figure(jobsPerSec, "%,.0f"), notes);
+  }
+
+  /** The drain's timed phases, in the order they ran. */
+  private static List<String> drainPhases(JsonNode settings) {
+    List<String> names = new java.util.ArrayList<>();
+    settings.path("drain_phases").forEach(phase -> names.add(phase.asText()));
+    return names;
   }
 
   /** A line of notes under a row, in the notes column. */

@@ -81,10 +81,19 @@ final class BenchRunner {
       ObjectNode run = bench.run(baseQueue + "-drain-" + repetition);
       runs.add(run);
       noteFailure(failures, "drain", run);
+      List<String> figures = new ArrayList<>();
+      run.path("phases")
+          .properties()
+          .forEach(
+              phase ->
+                  figures.add(
+                      String.format(
+                          "%s %,.0f jobs/s",
+                          phase.getKey(), phase.getValue().path("jobs_per_sec").asDouble())));
       log.printf(
           "drain: %s%n",
           run.path("ok").asBoolean()
-              ? String.format("%,.0f jobs/s", run.path("jobs_per_sec").asDouble())
+              ? String.join(", ", figures)
               : "FAILED: " + run.path("failure").asText());
     }
     List<ObjectNode> list = objects(runs);
@@ -106,6 +115,22 @@ final class BenchRunner {
         Aggregate.of(list, "/table_health/before_cleanup/claim_index_bytes"));
     section.set(
         "autovacuums_during_run", Aggregate.of(list, "/table_health/autovacuums_during_run"));
+    // Each phase's own figures; the ones above are the last phase's, as in the one-phase report.
+    ObjectNode phases = section.putObject("phases");
+    for (String phase : settings.drainPhases()) {
+      String prefix = "/phases/" + phase;
+      ObjectNode figures = phases.putObject(phase);
+      figures.set("jobs_per_sec", Aggregate.of(list, prefix + "/jobs_per_sec"));
+      figures.set("seconds", Aggregate.of(list, prefix + "/seconds"));
+      figures.set("commits_per_job", Aggregate.of(list, prefix + "/database/commits_per_job"));
+      figures.set("wal_bytes_per_job", Aggregate.of(list, prefix + "/database/wal_bytes_per_job"));
+      figures.set("wal_syncs_per_job", Aggregate.of(list, prefix + "/database/wal_syncs_per_job"));
+      figures.set(
+          "worker_jvm_us_per_job", Aggregate.of(list, prefix + "/cpu/worker_jvm_us_per_job"));
+      figures.set(
+          "worker_backends_us_per_job",
+          Aggregate.of(list, prefix + "/cpu/worker_backends_us_per_job"));
+    }
     section.set("runs", runs);
     return section;
   }

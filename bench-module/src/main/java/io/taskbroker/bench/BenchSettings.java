@@ -15,7 +15,10 @@ import java.util.Set;
  * @param workloads a subset of {@link #WORKLOADS}
  * @param drainJobs jobs the drain workload loads and drains
  * @param warmupJobs jobs each drain's workers run first, untimed, so the JIT has compiled the hot
- *     path (a long-running worker's state); 0 measures cold workers
+ *     path (a long-running worker's state); 0: none
+ * @param drainPhases the drain's timed phases in order, each of {@code drainJobs} jobs on the same
+ *     worker JVMs: {@code [cold, warm]} (the first jobs the fresh workers see, then as many again),
+ *     {@code [cold]}, or {@code [warm]} (after the untimed warm-up)
  * @param processes worker JVMs the drain starts
  * @param concurrency each worker's concurrency in the drain
  * @param workerJvmOptions JVM flags of each drain worker (heap size, collector)
@@ -43,6 +46,7 @@ record BenchSettings(
     Set<String> workloads,
     int drainJobs,
     int warmupJobs,
+    List<String> drainPhases,
     int processes,
     int concurrency,
     int maxClaimBatch,
@@ -72,12 +76,22 @@ record BenchSettings(
     boolean noPrefetch) {
 
   static final List<String> WORKLOADS = List.of("drain", "enqueue", "latency");
+  static final String COLD = "cold";
+  static final String WARM = "warm";
+
+  /**
+   * The drain's phases when {@code --phases} is not given: the warm-up, if any, means warm only.
+   */
+  static List<String> defaultPhases(int warmupJobs) {
+    return warmupJobs > 0 ? List.of(WARM) : List.of(COLD, WARM);
+  }
 
   BenchSettings {
     workloads = Set.copyOf(workloads);
     workerJvmOptions = List.copyOf(workerJvmOptions);
     singleThreads = List.copyOf(singleThreads);
     batchSizes = List.copyOf(batchSizes);
+    drainPhases = List.copyOf(drainPhases);
     drainLimits = drainLimits == null ? QueueLimits.none() : drainLimits;
     atLeast("--concurrency-keys", concurrencyKeys, 0);
     for (String workload : workloads) {
@@ -91,6 +105,23 @@ record BenchSettings(
     }
     atLeast("--jobs", drainJobs, 1);
     atLeast("--warmup-jobs", warmupJobs, 0);
+    if (!List.of(List.of(COLD, WARM), List.of(COLD), List.of(WARM)).contains(drainPhases)) {
+      throw new InvalidConfigException(
+          "--phases takes cold,warm, cold or warm, got '" + String.join(",", drainPhases) + "'");
+    }
+    if (drainPhases.contains(COLD) && warmupJobs > 0) {
+      throw new InvalidConfigException(
+          "--phases "
+              + String.join(",", drainPhases)
+              + " times fresh workers, so it excludes --warmup-jobs "
+              + warmupJobs
+              + "; use --phases warm");
+    }
+    if (drainPhases.equals(List.of(WARM)) && warmupJobs == 0) {
+      throw new InvalidConfigException(
+          "--phases warm needs --warmup-jobs N > 0 to warm the workers up first;"
+              + " or use --phases cold,warm");
+    }
     atLeast("--processes", processes, 1);
     if (concurrency < 1 || concurrency > 10_000) {
       throw new InvalidConfigException(
@@ -141,6 +172,7 @@ record BenchSettings(
         "workloads", Json.mapper().valueToTree(WORKLOADS.stream().filter(this::runs).toList()));
     json.put("drain_jobs", drainJobs);
     json.put("warmup_jobs", warmupJobs);
+    json.set("drain_phases", Json.mapper().valueToTree(drainPhases));
     json.put("processes", processes);
     json.put("concurrency", concurrency);
     json.put("max_claim_batch", maxClaimBatch == 0 ? "default" : Integer.toString(maxClaimBatch));

@@ -23,6 +23,12 @@ import java.util.concurrent.locks.LockSupport;
  * method. The result is verified in the database (exactly N jobs, all completed), and the
  * database's cost is taken from its counters around the run.
  *
+ * <p>That timed drain is a phase, and a run has one or two on the same worker JVMs: {@code cold},
+ * the first N jobs the fresh workers ever see (a scaled-out fleet meets these on every start, JIT
+ * compilation included), then {@code warm}, N more; or only {@code warm} after an untimed warm-up
+ * ({@code --warmup-jobs}). Each phase has its own jobs/s, CPU per job and database cost; the last
+ * phase's figures are also the run's own, as in the one-phase report.
+ *
  * <p>Not thread-safe; one run at a time.
  */
 final class DrainBench {
@@ -86,8 +92,6 @@ final class DrainBench {
         }
       }
       workers.forEach(WorkerProcess::sampleMemory);
-      long baseline = 0;
-      long baselineWritten = 0;
       if (settings.warmupJobs() > 0) {
         // The JIT compiles the hot path during the first tens of thousands of jobs (several CPU
         // seconds of compiler threads): a long-running worker has that behind it.
@@ -98,38 +102,121 @@ final class DrainBench {
         if (failure != null) {
           return failed(result, "warm-up: " + failure);
         }
-        baseline = done(workers);
-        baselineWritten = workers.stream().mapToLong(worker -> worker.stat().written()).sum();
         // The workers' sessions report the warm-up's updates (claim and completion, two per job)
         // up to seconds later; reported after the VACUUM below, its dead tuples would count in
         // the timed run's table health.
         monitor.awaitJobsUpdates(
             beforeWarmup.updates() + 2L * settings.warmupJobs(), STATISTICS_WAIT);
-        monitor.deleteQueue(queue);
-        if (settings.vacuum()) {
-          monitor.vacuumJobs();
-        }
+        clearQueue(queue);
       }
       result.put("warmup_jobs", settings.warmupJobs());
 
-      BenchDatabase.TableHealth healthAtStart = monitor.jobsTableHealth();
-      BenchDatabase.Counters beforeInsert = monitor.counters();
-      log.printf("drain: inserting %,d jobs in one transaction%n", jobs);
+      ObjectNode phases = result.putObject("phases");
+      Phase phase = null;
+      for (String name : settings.drainPhases()) {
+        if (phase != null) {
+          // The workers stay up: the next phase meets the JVMs this one has warmed. Its jobs go
+          // first, so that the next phase counts and verifies only its own.
+          phase.settle(monitor.counters(), monitor.jobsTableHealth(), false);
+          clearQueue(queue);
+        }
+        phase = new Phase(name);
+        phases.set(name, phase.json);
+        phase.measure(queue, workers);
+        if (phase.failure != null) {
+          break;
+        }
+      }
+
+      ArrayNode processes = result.putArray("workers");
+      for (WorkerProcess worker : workers) {
+        processes.add(describe(worker));
+      }
+      for (WorkerProcess worker : workers) {
+        if (!worker.stop(STOP_TIMEOUT)) {
+          log.printf("drain: worker %d did not stop cleanly; killed it%n", worker.pid());
+        }
+      }
+      // The workers have exited, so their statistics have landed; the delete below comes next.
+      phase.settle(monitor.settledCounters(WORKER_APPLICATION), monitor.jobsTableHealth(), true);
+      // The last phase's figures also at the top, where readers of the one-phase report look.
+      result.setAll(phase.json);
+      result.put("load_average_end", BenchEnvironment.loadAverage());
+      if (phase.failure != null) {
+        return failed(result, phase.name + " phase: " + phase.failure);
+      }
+      result.put("ok", true);
+      return result;
+    } catch (IOException e) {
+      return failed(result, "cannot start a worker JVM: " + e.getMessage());
+    } finally {
+      for (WorkerProcess worker : workers) {
+        worker.close();
+      }
+      long deleted = monitor.deleteQueue(queue);
+      monitor.deleteQueueSettings(queue);
+      monitor.deleteWorkers(workerPrefix);
+      log.printf("drain: cleaned up %,d job(s) of %s%n", deleted, queue);
+    }
+  }
+
+  /** Deletes the queue's drained jobs and, unless told not to, vacuums the table. */
+  private void clearQueue(String queue) throws SQLException {
+    monitor.deleteQueue(queue);
+    if (settings.vacuum()) {
+      monitor.vacuumJobs();
+    }
+  }
+
+  /**
+   * One timed phase on the running workers: {@code settings.drainJobs()} jobs inserted in one
+   * transaction, timed from its commit until the workers have written every outcome, verified in
+   * the database. Its figures go into {@link #json}; the database's cost once {@link #settle}d.
+   */
+  private final class Phase {
+    final String name;
+    final ObjectNode json = Json.object();
+
+    /** Null when every job completed; else why not. */
+    String failure;
+
+    private BenchDatabase.TableHealth healthAtStart;
+    private BenchDatabase.TableHealth healthAfterDrain;
+    private BenchDatabase.Counters beforeInsert;
+    private BenchDatabase.Counters afterInsert;
+    private BenchDatabase.Counters afterDrain;
+    private long drainUpdates;
+
+    Phase(String name) {
+      this.name = name;
+    }
+
+    void measure(String queue, List<WorkerProcess> workers) throws SQLException {
+      int jobs = settings.drainJobs();
+      json.put("phase", name);
+      json.put("jobs", jobs);
+      // The workers' counters run from their start: this phase's are the growth from here.
+      long baseline = done(workers);
+      long writtenBefore = workers.stream().mapToLong(worker -> worker.stat().written()).sum();
+      long rejectedBefore = workers.stream().mapToLong(worker -> worker.stat().rejected()).sum();
+      healthAtStart = monitor.jobsTableHealth();
+      beforeInsert = monitor.counters();
+      log.printf("drain: %s phase: inserting %,d jobs in one transaction%n", name, jobs);
       long insertStarted = System.nanoTime();
       insertAll(queue, jobs);
       long startMicros = BenchWorkerMain.epochMicros();
       long startNanos = System.nanoTime();
-      result.put("insert_seconds", (startNanos - insertStarted) / 1e9);
+      json.put("insert_seconds", (startNanos - insertStarted) / 1e9);
       List<Long> workerPids = workers.stream().map(WorkerProcess::pid).toList();
       CpuMeter cpu = CpuMeter.start(workerPids);
       List<Map<String, Double>> threadsAtStart =
           workerPids.stream().map(CpuMeter::threadGroups).toList();
       cpu.track(monitor.localBackendPids(WORKER_APPLICATION + "%"));
-      BenchDatabase.Counters afterInsert = monitor.counters();
+      afterInsert = monitor.counters();
 
-      String failure = awaitDrained(workers, baseline, jobs, startNanos);
+      failure = awaitDrained(workers, baseline, jobs, startNanos);
       List<Long> backendPids = monitor.localBackendPids(WORKER_APPLICATION + "%");
-      ObjectNode cpuJson = result.putObject("cpu");
+      ObjectNode cpuJson = json.putObject("cpu");
       double workerCpu = cpu.cpuSeconds(workerPids);
       cpuJson.put("worker_jvm_seconds", workerCpu);
       cpuJson.put("worker_jvm_us_per_job", workerCpu * 1e6 / jobs);
@@ -148,68 +235,56 @@ final class DrainBench {
       for (WorkerProcess worker : workers) {
         endMicros = Math.max(endMicros, worker.stat().lastWriteMicros());
       }
-      BenchDatabase.Counters afterDrain = monitor.counters();
+      afterDrain = monitor.counters();
       // Read once the workers' sessions have reported the drain's two updates per job, which
       // they do within about a second of their next idle poll; the cost figures are taken above.
-      long drainUpdates = healthAtStart.updates() + 2L * jobs;
-      BenchDatabase.TableHealth healthAfterDrain =
+      drainUpdates = healthAtStart.updates() + 2L * jobs;
+      healthAfterDrain =
           monitor.awaitJobsUpdates(drainUpdates, failure == null ? STATISTICS_WAIT : Duration.ZERO);
       workers.forEach(WorkerProcess::sampleMemory);
       double seconds = (endMicros - startMicros) / 1e6;
       if (failure == null && seconds <= 0) {
         failure = "the workers reported no write after the commit";
       }
-      result.put("seconds", seconds);
-      result.put("jobs_per_sec", failure == null ? jobs / seconds : 0);
+      json.put("seconds", seconds);
+      json.put("jobs_per_sec", failure == null ? jobs / seconds : 0);
 
       Map<String, Long> statuses = monitor.statusCounts(queue);
-      result.set("final_statuses", Json.mapper().valueToTree(statuses));
+      json.set("final_statuses", Json.mapper().valueToTree(statuses));
       long completed = statuses.getOrDefault("completed", 0L);
       long total = statuses.values().stream().mapToLong(Long::longValue).sum();
       if (failure == null && (completed != jobs || total != jobs)) {
         failure = "expected " + jobs + " completed jobs, found " + statuses;
       }
-      long rejected = workers.stream().mapToLong(worker -> worker.stat().rejected()).sum();
+      long rejected =
+          workers.stream().mapToLong(worker -> worker.stat().rejected()).sum() - rejectedBefore;
       long written =
-          workers.stream().mapToLong(worker -> worker.stat().written()).sum() - baselineWritten;
-      result.put("outcomes_written", written);
-      result.put("outcomes_rejected", rejected);
+          workers.stream().mapToLong(worker -> worker.stat().written()).sum() - writtenBefore;
+      json.put("outcomes_written", written);
+      json.put("outcomes_rejected", rejected);
       if (failure == null && rejected > 0) {
         failure = rejected + " outcome(s) were rejected by the fence";
       }
-      result.setAll(monitor.statementCounts(queue));
-
-      ArrayNode processes = result.putArray("workers");
-      for (WorkerProcess worker : workers) {
-        processes.add(describe(worker));
-      }
-      for (WorkerProcess worker : workers) {
-        if (!worker.stop(STOP_TIMEOUT)) {
-          log.printf("drain: worker %d did not stop cleanly; killed it%n", worker.pid());
-        }
-      }
-      BenchDatabase.Counters settled = monitor.settledCounters(WORKER_APPLICATION);
-      result.set("database", cost(beforeInsert, afterInsert, afterDrain, settled, jobs));
-      // The workers have exited, so their statistics have landed; the delete below comes next.
-      result.set(
-          "table_health",
-          health(healthAtStart, healthAfterDrain, drainUpdates, monitor.jobsTableHealth()));
-      result.put("load_average_end", BenchEnvironment.loadAverage());
+      json.setAll(monitor.statementCounts(queue));
+      json.put("ok", failure == null);
       if (failure != null) {
-        return failed(result, failure);
+        json.put("failure", failure);
       }
-      result.put("ok", true);
-      return result;
-    } catch (IOException e) {
-      return failed(result, "cannot start a worker JVM: " + e.getMessage());
-    } finally {
-      for (WorkerProcess worker : workers) {
-        worker.close();
-      }
-      long deleted = monitor.deleteQueue(queue);
-      monitor.deleteQueueSettings(queue);
-      monitor.deleteWorkers(workerPrefix);
-      log.printf("drain: cleaned up %,d job(s) of %s%n", deleted, queue);
+    }
+
+    /**
+     * Adds the database's cost and the table's health, read once the workers' statistics of this
+     * phase have landed ({@code settled}) and just before its jobs are deleted.
+     */
+    void settle(
+        BenchDatabase.Counters settled,
+        BenchDatabase.TableHealth beforeCleanup,
+        boolean workersExited) {
+      json.set(
+          "database", cost(beforeInsert, afterInsert, afterDrain, settled, settings.drainJobs()));
+      ObjectNode health = health(healthAtStart, healthAfterDrain, drainUpdates, beforeCleanup);
+      health.put("workers_at_cleanup", workersExited ? "exited" : "idle, before the next phase");
+      json.set("table_health", health);
     }
   }
 
@@ -238,12 +313,15 @@ final class DrainBench {
                       }
                       client.submitAll(transaction, chunk);
                     }
+                    // A pooled session that reported less than a second ago holds its counts
+                    // back for up to 10 s: the inserted rows would be missing from n_live_tup
+                    // until then. Asked inside the transaction, the session reports when it goes
+                    // idle after the commit; asked after it, the round trip fell into the timed
+                    // window (a cold worker drained 300 jobs before the clock started).
+                    if (monitor.reportsStatisticsOnDemand()) {
+                      transaction.execute("SELECT pg_stat_force_next_flush()");
+                    }
                   });
-              // A pooled session that reported less than a second ago holds its counts back
-              // for up to 10 s: the inserted rows would be missing from n_live_tup until then.
-              if (monitor.reportsStatisticsOnDemand()) {
-                handle.execute("SELECT pg_stat_force_next_flush()");
-              }
             });
   }
 
