@@ -86,7 +86,8 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--workload",
       split = ",",
       paramLabel = "NAME",
-      description = "drain, enqueue, latency (comma-separated); default: all")
+      description =
+          "drain, enqueue, latency, soak (comma-separated); default: all but soak, which is long")
   List<String> workloads = new ArrayList<>(BenchSettings.WORKLOADS);
 
   @Option(names = "--json", description = "Print the report as JSON instead of the table.")
@@ -258,7 +259,9 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--rate",
       defaultValue = "500/s",
       paramLabel = "N/s",
-      description = "latency: open-loop arrival rate; 0 skips it (default ${DEFAULT-VALUE}).")
+      description =
+          "latency, soak: open-loop arrival rate; 0 skips the latency one (default"
+              + " ${DEFAULT-VALUE}).")
   String rate;
 
   @Option(
@@ -300,6 +303,32 @@ public final class BenchCommand implements Callable<Integer> {
       description =
           "drain: the workers claim no jobs ahead (prefetch 0), as they do on a limited queue.")
   boolean noPrefetch;
+
+  @Option(
+      names = "--soak-duration",
+      paramLabel = "DURATION",
+      defaultValue = "30m",
+      converter = DurationConverter.class,
+      description = "soak: how long jobs arrive at --rate (default ${DEFAULT-VALUE}).")
+  Duration soakDuration;
+
+  @Option(
+      names = "--report-every",
+      paramLabel = "DURATION",
+      defaultValue = "1m",
+      converter = DurationConverter.class,
+      description = "soak: one report line per this much time (default ${DEFAULT-VALUE}).")
+  Duration reportEvery;
+
+  @Option(
+      names = "--history-rows",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "soak: first make the table hold N finished jobs, inserting the missing ones into the"
+              + " queue bench-history (kept afterwards, so it is built once) (default"
+              + " ${DEFAULT-VALUE}).")
+  long historyRows;
 
   @Option(
       names = "--no-vacuum",
@@ -454,7 +483,8 @@ public final class BenchCommand implements Callable<Integer> {
         !noVacuum,
         parseQueueLimits(queueLimits),
         concurrencyKeys,
-        noPrefetch);
+        noPrefetch,
+        new SoakSettings(soakDuration, reportEvery, historyRows));
   }
 
   /** {@code global=N}, {@code key=N}, {@code rate=N} or {@code rate=N/PERIOD}, any combination. */

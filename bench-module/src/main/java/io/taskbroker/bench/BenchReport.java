@@ -301,6 +301,7 @@ final class BenchReport {
               ? "(none)"
               : settings.path("worker_jvm_options").asText());
     }
+    soak(out, report.path("soak"));
     out.append('\n');
     if (report.path("ok").asBoolean()) {
       line(out, "result: OK (every job verified in the database, every sample started)");
@@ -311,6 +312,65 @@ final class BenchReport {
       }
     }
     return out.toString();
+  }
+
+  /** The soak: its history, one line per interval as printed while it ran, and first vs last. */
+  private static void soak(StringBuilder out, JsonNode soak) {
+    if (soak.isMissingNode()) {
+      return;
+    }
+    out.append('\n');
+    JsonNode history = soak.path("history");
+    line(
+        out,
+        "soak at %.0f/s for %.0f s, %d sender(s), worker concurrency %d; history: %,d finished jobs"
+            + " requested, %,d inserted into %s",
+        soak.path("rate_per_sec").asDouble(),
+        soak.path("duration_ms").asDouble() / 1000,
+        soak.path("senders").asInt(),
+        soak.path("worker_concurrency").asInt(),
+        history.path("requested_rows").asLong(),
+        history.path("inserted_rows").asLong(),
+        history.path("queue").asText());
+    for (JsonNode row : soak.path("intervals")) {
+      line(out, "  %s", SoakBench.describe((com.fasterxml.jackson.databind.node.ObjectNode) row));
+    }
+    JsonNode summary = soak.path("summary");
+    if (summary.has("first")) {
+      JsonNode first = summary.path("first");
+      JsonNode last = summary.path("last");
+      line(
+          out,
+          "  first -> last interval: p99 %.2f -> %.2f ms; table %s -> %s, indexes %s -> %s, claim"
+              + " index %s -> %s; dead tuples %,d -> %,d (max %,d); autovacuums %d",
+          first.path("p99_ms").asDouble(),
+          last.path("p99_ms").asDouble(),
+          SoakBench.megabytes(first.path("table_bytes").asLong()),
+          SoakBench.megabytes(last.path("table_bytes").asLong()),
+          SoakBench.megabytes(first.path("indexes_bytes").asLong()),
+          SoakBench.megabytes(last.path("indexes_bytes").asLong()),
+          SoakBench.megabytes(first.path("claim_index_bytes").asLong()),
+          SoakBench.megabytes(last.path("claim_index_bytes").asLong()),
+          first.path("n_dead_tup").asLong(),
+          last.path("n_dead_tup").asLong(),
+          summary.path("max_n_dead_tup").asLong(),
+          summary.path("autovacuums").asLong());
+      JsonNode latency = soak.path("latency");
+      line(
+          out,
+          "  whole soak: %,d jobs, submit->start p50 %.2f p95 %.2f p99 %.2f max %.2f ms;"
+              + " achieved %.0f/s, sender lag p99 %.2f ms",
+          latency.path("count").asLong(),
+          latency.path("p50_ms").asDouble(),
+          latency.path("p95_ms").asDouble(),
+          latency.path("p99_ms").asDouble(),
+          latency.path("max_ms").asDouble(),
+          soak.path("achieved_submit_rate_per_sec").asDouble(),
+          soak.at("/sender_lag/p99_ms").asDouble());
+    }
+    if (!soak.path("ok").asBoolean()) {
+      line(out, "  FAILED: %s", soak.path("failure").asText("failed"));
+    }
   }
 
   private static void row(

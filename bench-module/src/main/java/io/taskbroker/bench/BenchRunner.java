@@ -59,6 +59,13 @@ final class BenchRunner {
       if (settings.runs("latency")) {
         report.set("latency", latency(client, monitor, failures));
       }
+      if (settings.runs("soak")) {
+        prepare(monitor);
+        ObjectNode soak =
+            new SoakBench(settings, database, client, monitor, log).run(baseQueue + "-soak");
+        noteFailure(failures, "soak", soak);
+        report.set("soak", soak);
+      }
       report.put("finished_at", Instant.now().toString());
       report.put("ok", failures.isEmpty());
       report.set("failures", Json.mapper().valueToTree(failures));

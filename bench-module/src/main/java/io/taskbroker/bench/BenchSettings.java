@@ -41,6 +41,7 @@ import java.util.Set;
  * @param concurrencyKeys drain jobs get keys {@code k0 … k(N-1)} round-robin; 0: no key
  * @param noPrefetch the drain workers claim no jobs ahead (as on a limited queue), to tell the
  *     limited claim's own cost from that of not claiming ahead
+ * @param soak the soak workload's duration, interval and history ({@code --workload soak})
  */
 record BenchSettings(
     Set<String> workloads,
@@ -73,7 +74,8 @@ record BenchSettings(
     boolean vacuum,
     QueueLimits drainLimits,
     int concurrencyKeys,
-    boolean noPrefetch) {
+    boolean noPrefetch,
+    SoakSettings soak) {
 
   static final List<String> WORKLOADS = List.of("drain", "enqueue", "latency");
   static final String COLD = "cold";
@@ -86,6 +88,9 @@ record BenchSettings(
     return warmupJobs > 0 ? List.of(WARM) : List.of(COLD, WARM);
   }
 
+  /** Workloads that run only when named, being long: not in the default list. */
+  static final List<String> OPTIONAL_WORKLOADS = List.of("soak");
+
   BenchSettings {
     workloads = Set.copyOf(workloads);
     workerJvmOptions = List.copyOf(workerJvmOptions);
@@ -95,9 +100,14 @@ record BenchSettings(
     drainLimits = drainLimits == null ? QueueLimits.none() : drainLimits;
     atLeast("--concurrency-keys", concurrencyKeys, 0);
     for (String workload : workloads) {
-      if (!WORKLOADS.contains(workload)) {
+      if (!WORKLOADS.contains(workload) && !OPTIONAL_WORKLOADS.contains(workload)) {
         throw new InvalidConfigException(
-            "unknown workload '" + workload + "'; choose from " + String.join(", ", WORKLOADS));
+            "unknown workload '"
+                + workload
+                + "'; choose from "
+                + String.join(", ", WORKLOADS)
+                + ", "
+                + String.join(", ", OPTIONAL_WORKLOADS));
       }
     }
     if (workloads.isEmpty()) {
@@ -156,6 +166,9 @@ record BenchSettings(
     if (drainTimeout.toMillis() < 1000) {
       throw new InvalidConfigException("--drain-timeout must be at least 1s, got " + drainTimeout);
     }
+    if (workloads.contains("soak") && rate <= 0) {
+      throw new InvalidConfigException("--workload soak needs a --rate above 0, got " + rate);
+    }
     if (memoryInterval.toMillis() < 100) {
       throw new InvalidConfigException(
           "--memory-interval must be at least 100ms, got " + memoryInterval);
@@ -169,7 +182,12 @@ record BenchSettings(
   ObjectNode toJson() {
     ObjectNode json = Json.object();
     json.set(
-        "workloads", Json.mapper().valueToTree(WORKLOADS.stream().filter(this::runs).toList()));
+        "workloads",
+        Json.mapper()
+            .valueToTree(
+                java.util.stream.Stream.concat(WORKLOADS.stream(), OPTIONAL_WORKLOADS.stream())
+                    .filter(this::runs)
+                    .toList()));
     json.put("drain_jobs", drainJobs);
     json.put("warmup_jobs", warmupJobs);
     json.set("drain_phases", Json.mapper().valueToTree(drainPhases));
@@ -194,6 +212,9 @@ record BenchSettings(
     json.put("drain_queue_limits", describeLimits(drainLimits));
     json.put("concurrency_keys", concurrencyKeys);
     json.put("prefetch", noPrefetch ? "none" : "default");
+    if (runs("soak")) {
+      json.set("soak", soak.toJson());
+    }
     return json;
   }
 
