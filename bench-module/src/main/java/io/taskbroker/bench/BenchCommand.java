@@ -42,9 +42,10 @@ import picocli.CommandLine.Spec;
       "Run the standard benchmark workloads and print a table (or JSON).",
       "",
       "Workloads: drain (N no-op jobs inserted in one transaction, drained by P worker JVMs,"
-          + " timed from the commit; by the fresh workers (cold), then N more (warm)), enqueue (single-row submits with NOTIFY against plain"
-          + " INSERTs as the commit rate, and batched submitAll), latency (submit -> plugin"
-          + " start with an in-process worker, idle and at a fixed open-loop rate).",
+          + " timed from the commit; by the fresh workers (cold), then N more (warm)), enqueue"
+          + " (single-row submits with NOTIFY against plain INSERTs as the commit rate, and"
+          + " batched submitAll), latency (submit -> plugin start with an in-process worker,"
+          + " idle and at a fixed open-loop rate).",
       "",
       "Jobs live in queues named bench-<random>-... and are deleted afterwards. WAL and"
           + " WAL-sync figures are cluster-wide: run on an otherwise idle server. After each"
