@@ -77,6 +77,9 @@ public final class Producer extends BackgroundLoop {
   private static final Logger LOG = LoggerFactory.getLogger(Producer.class);
   private static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(5);
   private static final long CLAIM_COOLDOWN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  // However long claims keep resuming, one looks from the head at least this often (a few index
+  // pages per dead entry walked, a few milliseconds at worst, four times a second).
+  private static final long HEAD_LOOK_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   private static final long NOTIFY_QUIET_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final long NOTIFY_QUIET_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   // How old the queue's settings may be before a claim reads them again; also how often a paused
@@ -193,6 +196,9 @@ public final class Producer extends BackgroundLoop {
   // Guarded by lock. How many times the next claim was told to look from the head: a claim that
   // saw it change while it ran must not resume either (the news may postdate its snapshot).
   private long headLooks;
+  // Guarded by lock. When a claim last looked from the head: a delayed job that comes due before
+  // the resume key is announced by nothing, so the head is looked at this often regardless.
+  private long lastHeadLookNanos;
 
   /**
    * @param active the jobs the worker holds: a claimed job joins it, and leaves it when done
@@ -489,7 +495,10 @@ public final class Producer extends BackgroundLoop {
         // This claim sees the jobs of every NOTIFY delivered so far (each was sent at a commit).
         forNotify = notifyPending;
         notifyPending = false;
-        after = resumeAfter;
+        after = System.nanoTime() - lastHeadLookNanos < HEAD_LOOK_MAX_NANOS ? resumeAfter : null;
+        if (after == null) {
+          lastHeadLookNanos = System.nanoTime();
+        }
         looksBefore = headLooks;
         claims++;
       } finally {

@@ -95,4 +95,22 @@ class ResumedClaimTest extends WorkerDatabaseTest {
         .as("backlog jobs still waiting when the urgent job started (it started %d th)", position)
         .isGreaterThan(1000);
   }
+
+  @Test
+  void anUrgentDelayedJobThatComesDueDuringADrainRunsBeforeTheRestOfTheBacklog() {
+    List<UUID> backlog = jobs.insertMany("resume-due", "quick", 6000);
+    TestPlugin quick = TestPlugin.completing("quick");
+    workers.start(TestWorkers.config("resume-due", 2).prefetch(8), quick);
+    within(20).until(() -> quick.totalExecutions() >= 50);
+
+    // Announced by NOTIFY when submitted, not yet due then; nothing announces it coming due.
+    UUID urgent =
+        jobs.insert(job("resume-due", "quick").priority(-10).delay(Duration.ofMillis(200)));
+    within(30).until(() -> jobs.status(urgent) == JobStatus.COMPLETED);
+    int position = quick.startOrder().indexOf(urgent);
+    int startedAfter = backlog.size() - position;
+    assertThat(startedAfter)
+        .as("backlog jobs still waiting when the urgent job started (it started %d th)", position)
+        .isGreaterThan(1000);
+  }
 }
