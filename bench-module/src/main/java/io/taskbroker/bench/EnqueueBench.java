@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -160,15 +159,7 @@ final class EnqueueBench {
                   }
                 }));
       }
-      String failure = null;
-      for (Future<?> future : futures) {
-        try {
-          future.get();
-        } catch (ExecutionException e) {
-          failure = "an insert failed: " + e.getCause().getMessage();
-        }
-      }
-      return failure;
+      return Senders.awaitAll(futures, "an insert");
     } finally {
       pool.shutdownNow();
     }

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -224,13 +223,7 @@ final class LatencyBench {
                   }
                 }));
       }
-      for (Future<?> future : futures) {
-        try {
-          future.get();
-        } catch (ExecutionException e) {
-          failure = "a submit failed: " + e.getCause().getMessage();
-        }
-      }
+      failure = Senders.awaitAll(futures, "a submit");
     } finally {
       senders.shutdownNow();
     }

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -238,7 +237,7 @@ final class SoakBench {
         if (last) {
           // The last interval closes once every submitted job started, so that the jobs due
           // in its final moments count in it rather than nowhere.
-          failure = awaitSenders(futures);
+          failure = Senders.awaitAll(futures, "a submit");
           long total = submitted.sum();
           if (!awaitStarted(plugin, startedBefore + total) && failure == null) {
             failure =
@@ -277,7 +276,7 @@ final class SoakBench {
         }
         if (futures.stream().anyMatch(Future::isDone) && next.get() < jobs) {
           // A sender stopped before its share was sent: a submit failed.
-          failure = awaitSenders(futures);
+          failure = Senders.awaitAll(futures, "a submit");
           break;
         }
       }
@@ -291,18 +290,6 @@ final class SoakBench {
     } finally {
       senders.shutdownNow();
     }
-  }
-
-  private static String awaitSenders(List<Future<?>> futures) throws InterruptedException {
-    String failure = null;
-    for (Future<?> future : futures) {
-      try {
-        future.get();
-      } catch (ExecutionException e) {
-        failure = "a submit failed: " + e.getCause().getMessage();
-      }
-    }
-    return failure;
   }
 
   private static boolean awaitStarted(SoakPlugin plugin, long count) throws InterruptedException {

@@ -7,6 +7,7 @@ import io.taskbroker.api.plugin.SnoozeJob;
 import io.taskbroker.api.plugin.TaskContext;
 import io.taskbroker.api.plugin.TaskPlugin;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * Plugin {@code outcomes}, which {@link MetricsEndpointIT} puts in a jar of its own for a real
@@ -34,11 +35,11 @@ public final class OutcomePlugin implements TaskPlugin {
       case "snooze":
         throw new SnoozeJob(Duration.ofHours(1));
       case "block":
-        // Plugin code, not a test wait: runs until the worker interrupts it (cancel, lost job).
-        while (true) {
-          context.throwIfCancelled();
-          Thread.sleep(20);
-        }
+        // Runs until the worker interrupts it (cancel, lost job, shutdown). A cancel that came
+        // before the plugin's thread was known set only the flag: check it first.
+        context.throwIfCancelled();
+        new CountDownLatch(1).await();
+        throw new IllegalStateException("a latch nobody opens was opened");
       default:
         throw new FailJob("unknown action " + action);
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
+import io.taskbroker.common.NewJob;
 import io.taskbroker.worker.testing.ManualWorker;
 import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.TestWorkers;
@@ -15,6 +16,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -80,34 +82,33 @@ class ResumedClaimTest extends WorkerDatabaseTest {
 
   @Test
   void anUrgentJobSubmittedDuringADrainRunsBeforeTheRestOfTheBacklog() {
-    List<UUID> backlog = jobs.insertMany("resume-urgent", "quick", 3000);
-    TestPlugin quick = TestPlugin.completing("quick");
-    workers.start(TestWorkers.config("resume-urgent", 2).prefetch(8), quick);
-    within(20).until(() -> quick.totalExecutions() >= 50);
-
     // From another session: the worker learns of it by NOTIFY, and must then look from the head.
-    UUID urgent = jobs.insert(job("resume-urgent", "quick").priority(-10));
-    within(30).until(() -> jobs.status(urgent) == JobStatus.COMPLETED);
-    int position = quick.startOrder().indexOf(urgent);
-    // Every job starts once: the backlog jobs that start after the urgent one are the rest.
-    int startedAfter = backlog.size() - position;
-    assertThat(startedAfter)
-        .as("backlog jobs still waiting when the urgent job started (it started %d th)", position)
-        .isGreaterThan(1000);
+    assertUrgentJobOvertakesTheBacklog("resume-urgent", 3000, job -> job);
   }
 
   @Test
   void anUrgentDelayedJobThatComesDueDuringADrainRunsBeforeTheRestOfTheBacklog() {
-    List<UUID> backlog = jobs.insertMany("resume-due", "quick", 6000);
+    // Announced by NOTIFY when submitted, not yet due then; nothing announces it coming due.
+    assertUrgentJobOvertakesTheBacklog(
+        "resume-due", 6000, job -> job.delay(Duration.ofMillis(200)));
+  }
+
+  /**
+   * Drains {@code backlogSize} jobs on 2 slots; once 50 have started, submits one of priority -10
+   * (shaped by {@code urgent}) from another session, and asserts it started while more than 1,000
+   * backlog jobs were still waiting.
+   */
+  private void assertUrgentJobOvertakesTheBacklog(
+      String queue, int backlogSize, UnaryOperator<NewJob.Builder> urgent) {
+    List<UUID> backlog = jobs.insertMany(queue, "quick", backlogSize);
     TestPlugin quick = TestPlugin.completing("quick");
-    workers.start(TestWorkers.config("resume-due", 2).prefetch(8), quick);
+    workers.start(TestWorkers.config(queue, 2).prefetch(8), quick);
     within(20).until(() -> quick.totalExecutions() >= 50);
 
-    // Announced by NOTIFY when submitted, not yet due then; nothing announces it coming due.
-    UUID urgent =
-        jobs.insert(job("resume-due", "quick").priority(-10).delay(Duration.ofMillis(200)));
-    within(30).until(() -> jobs.status(urgent) == JobStatus.COMPLETED);
-    int position = quick.startOrder().indexOf(urgent);
+    UUID id = jobs.insert(urgent.apply(job(queue, "quick").priority(-10)));
+    within(30).until(() -> jobs.status(id) == JobStatus.COMPLETED);
+    int position = quick.startOrder().indexOf(id);
+    // Every job starts once: the backlog jobs that start after the urgent one are the rest.
     int startedAfter = backlog.size() - position;
     assertThat(startedAfter)
         .as("backlog jobs still waiting when the urgent job started (it started %d th)", position)
