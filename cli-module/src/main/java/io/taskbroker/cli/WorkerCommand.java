@@ -138,8 +138,8 @@ final class WorkerCommand implements Callable<Integer> {
       defaultValue = "-1",
       description =
           "Per queue, how many claimed jobs may wait beyond the running ones while jobs are short"
-              + " (under 20 ms on average); 0 claims only into free slots. Default: as many as"
-              + " the queue's concurrency.")
+              + " (under 20 ms on average); 0 claims only into free slots. Default: four per slot"
+              + " of the queue's concurrency, at most the claim batch.")
   int prefetch;
 
   @Option(

@@ -32,6 +32,19 @@ class WorkerConfigTest {
   }
 
   @Test
+  void prefetchDefaultsToFourPerSlotCappedAtTheClaimBatchAndAnExplicitValueIsKept() {
+    WorkerConfig auto = WorkerConfig.builder().maxClaimBatch(100).build();
+    assertThat(auto.prefetchFor(1)).isEqualTo(4);
+    assertThat(auto.prefetchFor(8)).isEqualTo(32);
+    assertThat(auto.prefetchFor(64)).isEqualTo(100);
+
+    WorkerConfig fixed = WorkerConfig.builder().maxClaimBatch(100).prefetch(3).build();
+    assertThat(fixed.prefetchFor(64)).isEqualTo(3);
+    assertThat(WorkerConfig.builder().prefetch(0).build().prefetchFor(8)).isZero();
+    assertRejected(b -> b.prefetch(-2), "prefetch", "got -2");
+  }
+
+  @Test
   void generatedWorkerIdsAreUnique() {
     assertThat(WorkerConfig.builder().build().workerId())
         .isNotEqualTo(WorkerConfig.builder().build().workerId());
