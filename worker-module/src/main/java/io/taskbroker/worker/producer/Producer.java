@@ -161,7 +161,6 @@ public final class Producer extends BackgroundLoop {
   private final JobExecutor executor;
   private final JobListeners listeners;
   private final InstantSource clock;
-  private final int claimThreshold;
   private final AtomicLong overReleases = new AtomicLong();
 
   private final ReentrantLock lock = new ReentrantLock();
@@ -230,7 +229,6 @@ public final class Producer extends BackgroundLoop {
     this.executor = executor;
     this.listeners = listeners;
     this.clock = clock;
-    this.claimThreshold = Math.max(1, Math.min(maxBatch, concurrency / 4));
     this.notifyQuietUntilNanos = System.nanoTime() - NOTIFY_QUIET_MAX_NANOS;
   }
 
@@ -386,6 +384,15 @@ public final class Producer extends BackgroundLoop {
   }
 
   /**
+   * How many free places are worth a claim under load: a quarter of the slots plus half the buffer.
+   * While the buffer holds jobs, a freed slot takes one at once, so waiting for more room idles
+   * nothing and makes claims larger and fewer. Call with the lock held.
+   */
+  private int claimThreshold() {
+    return Math.max(1, Math.min(maxBatch, concurrency / 4 + bufferCapacity() / 2));
+  }
+
+  /**
    * A held job counts as running, and was started as far as the limits know. Under a fleet-wide
    * concurrency limit that is still exact (psql sees no more running than the limit) and the wait
    * is short, so claiming ahead stays on. A rate limit counts starts at the claim, so held jobs
@@ -460,9 +467,9 @@ public final class Producer extends BackgroundLoop {
           }
           if (slots > 0 && signalled) {
             // Under load, slots free one job at a time; claiming each alone would cost a
-            // transaction per job. Claim once enough slots are free, or shortly after the
+            // transaction per job. Claim once enough places are free, or shortly after the
             // first one freed, so a lone free slot still fills within milliseconds.
-            if (slots >= claimThreshold) {
+            if (slots >= claimThreshold()) {
               break;
             }
             if (batchDeadlineNanos == 0) {
