@@ -10,44 +10,20 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.taskbroker.common.sql.JobRepository;
 import io.taskbroker.testsupport.TestDatabase;
-import io.taskbroker.testsupport.WithPostgres;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The invariants the jobs table keeps itself, whoever writes to it. */
-@WithPostgres
-class JobsTableConstraintsTest {
+class JobsTableConstraintsTest extends MigratedDatabaseTest {
   private static final Instant RUN_AT = Instant.parse("2031-03-04T05:06:07.123Z");
 
-  private final TestDatabase db;
-  private Connection connection;
-
   JobsTableConstraintsTest(TestDatabase db) {
-    this.db = db;
-  }
-
-  @BeforeAll
-  static void migrate(TestDatabase db) {
-    Migrations.migrate(db.dataSource());
-  }
-
-  @BeforeEach
-  void connect() throws SQLException {
-    connection = db.connect();
-  }
-
-  @AfterEach
-  void disconnect() throws SQLException {
-    connection.close();
+    super(db);
   }
 
   @Test

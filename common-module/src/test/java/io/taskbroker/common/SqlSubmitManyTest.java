@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.taskbroker.testsupport.TestDatabase;
-import io.taskbroker.testsupport.WithPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -15,8 +14,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postgresql.util.PSQLException;
@@ -24,31 +21,16 @@ import org.postgresql.util.PSQLException;
 /**
  * {@code taskbroker.submit_many(plugin, payloads, ...)}: a JSON array of payloads, one statement.
  */
-@WithPostgres
-class SqlSubmitManyTest {
-  private final TestDatabase db;
-  private Connection connection;
-
+class SqlSubmitManyTest extends MigratedDatabaseTest {
   SqlSubmitManyTest(TestDatabase db) {
-    this.db = db;
-  }
-
-  @BeforeAll
-  static void migrate(TestDatabase db) {
-    Migrations.migrate(db.dataSource());
+    super(db);
   }
 
   @BeforeEach
-  void connect() throws SQLException {
-    connection = db.connect();
+  void emptyTheTable() throws SQLException {
     try (var statement = connection.createStatement()) {
       statement.execute("DELETE FROM taskbroker.jobs");
     }
-  }
-
-  @AfterEach
-  void disconnect() throws SQLException {
-    connection.close();
   }
 
   private List<UUID> submitMany(String arguments) throws SQLException {

@@ -9,7 +9,6 @@ import static io.taskbroker.common.JdbcHelpers.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.taskbroker.testsupport.TestDatabase;
-import io.taskbroker.testsupport.WithPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -19,36 +18,14 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 /** {@code taskbroker.submit(...)} from plain SQL, as any language would call it. */
-@WithPostgres
-class SqlSubmitTest {
-  private final TestDatabase db;
-  private Connection connection;
-
+class SqlSubmitTest extends MigratedDatabaseTest {
   SqlSubmitTest(TestDatabase db) {
-    this.db = db;
-  }
-
-  @BeforeAll
-  static void migrate(TestDatabase db) {
-    Migrations.migrate(db.dataSource());
-  }
-
-  @BeforeEach
-  void connect() throws SQLException {
-    connection = db.connect();
-  }
-
-  @AfterEach
-  void disconnect() throws SQLException {
-    connection.close();
+    super(db);
   }
 
   @Test

@@ -6,8 +6,6 @@ import static io.taskbroker.common.JdbcHelpers.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.taskbroker.testsupport.TestDatabase;
-import io.taskbroker.testsupport.WithPostgres;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -15,37 +13,15 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * V10: an id made in SQL (submit, submit_many, a plain INSERT's default) is a UUID version 7 whose
  * first 48 bits are the time it was made, in milliseconds, like the Java client's.
  */
-@WithPostgres
-class TimeOrderedIdsTest {
-  private final TestDatabase db;
-  private Connection connection;
-
+class TimeOrderedIdsTest extends MigratedDatabaseTest {
   TimeOrderedIdsTest(TestDatabase db) {
-    this.db = db;
-  }
-
-  @BeforeAll
-  static void migrate(TestDatabase db) {
-    Migrations.migrate(db.dataSource());
-  }
-
-  @BeforeEach
-  void connect() throws SQLException {
-    connection = db.connect();
-  }
-
-  @AfterEach
-  void disconnect() throws SQLException {
-    connection.close();
+    super(db);
   }
 
   private static long millisOf(UUID id) {
