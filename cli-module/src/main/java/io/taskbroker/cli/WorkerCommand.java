@@ -137,9 +137,9 @@ final class WorkerCommand implements Callable<Integer> {
       paramLabel = "N",
       defaultValue = "-1",
       description =
-          "Per queue, how many claimed jobs may wait beyond the running ones while jobs are short"
-              + " (under 20 ms on average); 0 claims only into free slots. Default: four per slot"
-              + " of the queue's concurrency, at most the claim batch.")
+          "Per queue, the most claimed jobs that may wait beyond the running ones while jobs are"
+              + " short (under 20 ms on average); fewer when they would be more than about 20 ms"
+              + " of the queue's work. 0 claims only into free slots. Default: the claim batch.")
   int prefetch;
 
   @Option(

@@ -145,7 +145,7 @@ public final class Worker implements AutoCloseable {
                   config.lease(),
                   config.pollInterval(),
                   config.maxClaimBatch(),
-                  config.prefetchFor(queue.getValue())),
+                  config.prefetchLimit()),
               repository,
               queueSettings,
               active,

@@ -42,8 +42,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param schedulerInterval how often the scheduler looks for due schedule slots (jittered)
  * @param prefetch per queue, the most claimed jobs that may wait beyond its slots while its jobs
  *     finish fast (under 20 ms on average), so short jobs cost fewer claims; 0 claims only into
- *     free slots; {@link #PREFETCH_AUTO} (the default) {@value #PREFETCH_PER_SLOT} times the
- *     queue's concurrency, capped at the claim batch
+ *     free slots; {@link #PREFETCH_AUTO} (the default) as many as the claim batch. Either way a
+ *     queue holds at most about 20 ms of its work ahead (its slots times 20 ms over its average run
+ *     time)
  */
 public record WorkerConfig(
     String workerId,
@@ -87,18 +88,10 @@ public record WorkerConfig(
   public static final Duration DEFAULT_SCHEDULER_INTERVAL = Duration.ofSeconds(1);
 
   /**
-   * {@link #prefetch()}: {@value #PREFETCH_PER_SLOT} jobs per slot of each queue, capped at the
-   * claim batch.
+   * {@link #prefetch()}: as many as the claim batch; the producer's time budget (about 20 ms of the
+   * queue's work) is then what bounds the buffer.
    */
   public static final int PREFETCH_AUTO = -1;
-
-  /**
-   * Claimed jobs held ahead per slot under {@link #PREFETCH_AUTO}. Measured (docs/benchmarks.md,
-   * 2026-12-03): at concurrency 8 a buffer of 4 per slot drains no-op jobs 1.4× faster than 1 per
-   * slot, with a third less database CPU per job; only short jobs are held, so the buffer is at
-   * most ~80 ms of work.
-   */
-  public static final int PREFETCH_PER_SLOT = 4;
 
   // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
   public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;
@@ -193,7 +186,7 @@ public record WorkerConfig(
     schedules = schedules == null ? List.of() : List.copyOf(schedules);
     if (prefetch < PREFETCH_AUTO || prefetch > 10_000) {
       throw new InvalidConfigException(
-          "prefetch must be between 0 and 10000 (or -1: four per slot), got " + prefetch);
+          "prefetch must be between 0 and 10000 (or -1: up to the claim batch), got " + prefetch);
     }
     for (ScheduleDefinition schedule : schedules) {
       // The full check (cron-utils, java.time zones), before anything is written.
@@ -211,11 +204,12 @@ public record WorkerConfig(
     }
   }
 
-  /** How many claimed jobs a queue of this concurrency may hold beyond its slots. */
-  public int prefetchFor(int concurrency) {
-    return prefetch == PREFETCH_AUTO
-        ? (int) Math.min((long) concurrency * PREFETCH_PER_SLOT, maxClaimBatch)
-        : prefetch;
+  /**
+   * The most claimed jobs a queue may hold beyond its slots; the producer holds fewer when they
+   * would be more than about 20 ms of the queue's work.
+   */
+  public int prefetchLimit() {
+    return prefetch == PREFETCH_AUTO ? maxClaimBatch : prefetch;
   }
 
   /** The sum of every queue's concurrency. */

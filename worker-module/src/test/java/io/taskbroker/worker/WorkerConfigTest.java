@@ -32,15 +32,11 @@ class WorkerConfigTest {
   }
 
   @Test
-  void prefetchDefaultsToFourPerSlotCappedAtTheClaimBatchAndAnExplicitValueIsKept() {
-    WorkerConfig auto = WorkerConfig.builder().maxClaimBatch(100).build();
-    assertThat(auto.prefetchFor(1)).isEqualTo(4);
-    assertThat(auto.prefetchFor(8)).isEqualTo(32);
-    assertThat(auto.prefetchFor(64)).isEqualTo(100);
-
-    WorkerConfig fixed = WorkerConfig.builder().maxClaimBatch(100).prefetch(3).build();
-    assertThat(fixed.prefetchFor(64)).isEqualTo(3);
-    assertThat(WorkerConfig.builder().prefetch(0).build().prefetchFor(8)).isZero();
+  void prefetchDefaultsToTheClaimBatchAndAnExplicitValueIsKept() {
+    assertThat(WorkerConfig.builder().maxClaimBatch(100).build().prefetchLimit()).isEqualTo(100);
+    assertThat(WorkerConfig.builder().maxClaimBatch(100).prefetch(3).build().prefetchLimit())
+        .isEqualTo(3);
+    assertThat(WorkerConfig.builder().prefetch(0).build().prefetchLimit()).isZero();
     assertRejected(b -> b.prefetch(-2), "prefetch", "got -2");
   }
 

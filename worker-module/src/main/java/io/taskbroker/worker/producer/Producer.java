@@ -48,16 +48,18 @@ import org.slf4j.LoggerFactory;
  * RunningJob#freeSlot()}, and the job leaves the worker once, through {@link RunningJob#leave()}),
  * so nothing goes through the worker on the way.
  *
- * <p>While the queue's jobs finish fast, it also claims ahead: up to {@code prefetch} jobs beyond
- * its slots wait in a local buffer, and a freed slot takes the next one at once, on the freeing
- * thread, without a claim. Short jobs then cost a claim per buffer rather than per few free slots,
- * which at low concurrency halves the transactions per job. A buffered job is claimed in the table
- * (status {@code running}, its lease extended by the heartbeat, a cancel finds it) but not started;
- * its timeout starts when it does. Jobs that take longer than {@link #PREFETCH_MAX_RUN_NANOS} on
- * average switch the buffer off, so a slow job never holds another back for long that a free worker
- * elsewhere could run; so does a rate or per-key limit on the queue. On stop the buffer is
- * released: its jobs leave the worker unstarted and the worker's hand-back returns them to pending
- * with their attempt refunded.
+ * <p>While the queue's jobs finish fast, it also claims ahead: jobs beyond its slots wait in a
+ * local buffer, and a freed slot takes the next one at once, on the freeing thread, without a
+ * claim. The buffer holds what the slots would run in {@link #PREFETCH_MAX_RUN_NANOS} at the
+ * queue's average run time, and at most {@code prefetch}: a millisecond job may have twenty per
+ * slot waiting, a 20 ms one one per slot. Short jobs then cost a claim per buffer rather than per
+ * few free slots, and no worker keeps more than about 20 ms of work from the others. A buffered job
+ * is claimed in the table (status {@code running}, its lease extended by the heartbeat, a cancel
+ * finds it) but not started; its timeout starts when it does. Jobs that take longer than {@link
+ * #PREFETCH_MAX_RUN_NANOS} on average switch the buffer off, so a slow job never holds another back
+ * for long that a free worker elsewhere could run; so does a rate or per-key limit on the queue. On
+ * stop the buffer is released: its jobs leave the worker unstarted and the worker's hand-back
+ * returns them to pending with their attempt refunded.
  *
  * <p>Queue settings ({@code taskbroker.queues}): the producer keeps its queue's row, read again on
  * a control notification ({@link #settingsChanged()}), after a reconnect, and before a claim once
@@ -90,7 +92,8 @@ public final class Producer extends BackgroundLoop {
   /**
    * Claiming ahead pays only while jobs are short: a buffered job waits for a running one to end.
    * Above this average run time (an exponential moving average over the last few dozen jobs) the
-   * producer claims only into free slots.
+   * producer claims only into free slots; below it, its buffer holds about this long of the slots'
+   * work.
    */
   static final long PREFETCH_MAX_RUN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
@@ -376,11 +379,17 @@ public final class Producer extends BackgroundLoop {
             : averageRunNanos + (nanos - averageRunNanos) / 16;
   }
 
-  /** How many jobs may wait in the buffer now. Call with the lock held. */
+  /**
+   * How many jobs may wait in the buffer now: what the slots would run in {@link
+   * #PREFETCH_MAX_RUN_NANOS} at the average run time, at most {@code prefetch}; none while jobs are
+   * slower than that or unknown. Call with the lock held.
+   */
   private int bufferCapacity() {
-    return averageRunNanos <= PREFETCH_MAX_RUN_NANOS && mayClaimAhead(settings.limits())
-        ? prefetch
-        : 0;
+    if (averageRunNanos > PREFETCH_MAX_RUN_NANOS || !mayClaimAhead(settings.limits())) {
+      return 0;
+    }
+    long fit = concurrency * PREFETCH_MAX_RUN_NANOS / Math.max(1, averageRunNanos);
+    return (int) Math.min(prefetch, fit);
   }
 
   /**

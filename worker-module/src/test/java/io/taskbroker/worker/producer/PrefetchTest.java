@@ -122,6 +122,34 @@ class PrefetchTest extends WorkerDatabaseTest {
   }
 
   @Test
+  void theBufferHoldsAboutTwentyMillisecondsOfTheSlotsWork() {
+    TestPlugin fiveMs =
+        TestPlugin.named(
+            "five",
+            context -> {
+              // The work itself: 5 ms, so two slots run 8 jobs in 20 ms.
+              Thread.sleep(5);
+              return TestPlugin.okResult(context);
+            });
+    List<UUID> ids = jobs.insertMany("budget", "five", 120);
+    Worker worker = workers.start(TestWorkers.config("budget", 2).prefetch(100), fiveMs);
+
+    AtomicLong mostHeld = new AtomicLong();
+    within(30)
+        .until(
+            () -> {
+              mostHeld.accumulateAndGet(worker.prefetchedCount(), Math::max);
+              return jobs.all(ids, JobStatus.COMPLETED);
+            });
+    assertThat(fiveMs.totalExecutions()).isEqualTo(120);
+    // The prefetch of 100 alone would allow 100 waiting; the time budget allows 2 x 20 / 5.
+    assertThat(mostHeld.get())
+        .as("jobs waiting in the buffer at most")
+        .isPositive()
+        .isLessThanOrEqualTo(8);
+  }
+
+  @Test
   void slowJobsAreNotClaimedAhead() {
     TestPlugin slow =
         TestPlugin.named(
