@@ -120,6 +120,7 @@ public final class Worker implements AutoCloseable {
             outcomes,
             listeners,
             config.clock(),
+            active::size,
             supervisor.unit("completer", config.completerRetryLimit().plusMinutes(1)));
     this.executor =
         new JobExecutor(

@@ -26,6 +26,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +57,13 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
   private static final Logger LOG = LoggerFactory.getLogger(Completer.class);
   private static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
   private static final int MAX_TRANSIENT_RETRIES = 3;
+
+  /**
+   * How long a batch waits for the outcomes of jobs still running in this worker. A drain at low
+   * concurrency otherwise writes one or two outcomes per statement, and a statement's fixed cost in
+   * the database (about half a millisecond) dominates; a lone job is written at once.
+   */
+  static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
   /** See {@link Outcomes#MAX_ERROR_CHARS}. */
   public static final int MAX_ERROR_CHARS = Outcomes.MAX_ERROR_CHARS;
@@ -97,6 +105,7 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
   private final Outcomes outcomes;
   private final JobListeners listeners;
   private final InstantSource clock;
+  private final IntSupplier held;
   private final LinkedBlockingQueue<Outcomes.Write> queue = new LinkedBlockingQueue<>();
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
@@ -107,6 +116,8 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
 
   /**
    * @param outcomes builds the failure recorded in place of an outcome the database refuses
+   * @param held how many jobs the worker holds (running, buffered, or with an outcome not yet
+   *     written): while some are still undecided, a batch waits briefly for their outcomes
    * @param unit the supervised unit the completer's thread is: an Error on it stops the worker
    */
   public Completer(
@@ -115,6 +126,7 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
       Outcomes outcomes,
       JobListeners listeners,
       InstantSource clock,
+      IntSupplier held,
       Supervisor.Unit unit) {
     super("completer", unit);
     this.repository = repository;
@@ -122,6 +134,7 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
     this.outcomes = outcomes;
     this.listeners = listeners;
     this.clock = clock;
+    this.held = held;
   }
 
   /**
@@ -195,6 +208,7 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
           continue;
         }
         batch = nextBatch(first);
+        linger(batch);
         writeWithRetry(batch, System.nanoTime());
         unit().ok();
       } catch (InterruptedException e) {
@@ -216,11 +230,18 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
 
   /** The first outcome and what is queued behind it, up to the batch size and result volume. */
   private List<Outcomes.Write> nextBatch(Outcomes.Write first) {
-    int batchSize = settings.batchSize();
-    List<Outcomes.Write> batch = new ArrayList<>(Math.min(batchSize, queue.size() + 1));
+    List<Outcomes.Write> batch = new ArrayList<>(Math.min(settings.batchSize(), queue.size() + 1));
     batch.add(first);
-    long resultChars = first.resultChars();
-    while (batch.size() < batchSize && resultChars < MAX_BATCH_RESULT_CHARS) {
+    addQueued(batch, first.resultChars());
+    return batch;
+  }
+
+  /**
+   * Adds what is queued now to a batch holding {@code resultChars} of results, up to the batch size
+   * and result volume; returns the batch's result volume.
+   */
+  private long addQueued(List<Outcomes.Write> batch, long resultChars) {
+    while (batch.size() < settings.batchSize() && resultChars < MAX_BATCH_RESULT_CHARS) {
       Outcomes.Write next = queue.poll();
       if (next == null) {
         break;
@@ -228,7 +249,32 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
       batch.add(next);
       resultChars += next.resultChars();
     }
-    return batch;
+    return resultChars;
+  }
+
+  /**
+   * Waits up to {@link #LINGER_NANOS} for the outcomes of jobs the worker still holds undecided
+   * (held, minus the outcomes queued or in this batch), adding each as it comes; returns at once
+   * when there are none, when the batch is full, or once stopping.
+   */
+  private void linger(List<Outcomes.Write> batch) throws InterruptedException {
+    long resultChars = 0;
+    for (Outcomes.Write write : batch) {
+      resultChars += write.resultChars();
+    }
+    long deadline = System.nanoTime() + LINGER_NANOS;
+    while (isRunning()
+        && batch.size() < settings.batchSize()
+        && resultChars < MAX_BATCH_RESULT_CHARS
+        && held.getAsInt() - queue.size() - batch.size() > 0) {
+      long left = deadline - System.nanoTime();
+      Outcomes.Write next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : null;
+      if (next == null) {
+        return;
+      }
+      batch.add(next);
+      resultChars = addQueued(batch, resultChars + next.resultChars());
+    }
   }
 
   /**

@@ -97,6 +97,7 @@ class FencingTest extends WorkerDatabaseTest {
             outcomes,
             JobListeners.none(),
             InstantSource.system(),
+            () -> 0,
             Supervisor.alone("completer-a").unit("completer", Duration.ofHours(1)));
     completer.start();
     try {

@@ -139,6 +139,7 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
               outcomes,
               JobListeners.none(),
               InstantSource.system(),
+              () -> 0,
               Supervisor.alone("batch-writer").unit("completer", Duration.ofHours(1)));
       Map<UUID, String> expectedError = new HashMap<>();
       List<UUID> good = new ArrayList<>();
