@@ -6,22 +6,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
-import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.Worker;
 import io.taskbroker.worker.WorkerConfig;
-import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.Outcomes;
 import io.taskbroker.worker.executor.RunningJob;
-import io.taskbroker.worker.internal.JobListeners;
-import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.Gate;
 import io.taskbroker.worker.testing.ManualWorker;
 import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.TestWorkers;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -85,20 +80,8 @@ class FencingTest extends WorkerDatabaseTest {
     b.complete(claims[1], Json.object().put("by", "B"));
     List<RunningJob> done = new CopyOnWriteArrayList<>();
     Outcomes outcomes =
-        new Outcomes(
-            "completer-a",
-            Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
-            InstantSource.system(),
-            WorkerConfig.DEFAULT_MAX_RESULT_BYTES);
-    Completer completer =
-        new Completer(
-            new WorkerRepository(database),
-            new Completer.Settings("completer-a", 100, Duration.ofSeconds(5), 100),
-            outcomes,
-            JobListeners.none(),
-            InstantSource.system(),
-            () -> 0,
-            Supervisor.alone("completer-a").unit("completer", Duration.ofHours(1)));
+        TestCompleters.outcomes("completer-a", WorkerConfig.DEFAULT_MAX_RESULT_BYTES);
+    Completer completer = TestCompleters.completer(database, "completer-a", outcomes, () -> 0);
     completer.start();
     try {
       RunningJob stale = RunningJob.unowned(claims[0], done::add);

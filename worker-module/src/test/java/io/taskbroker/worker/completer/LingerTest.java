@@ -6,18 +6,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
-import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.WorkerConfig;
-import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.Outcomes;
 import io.taskbroker.worker.executor.RunningJob;
-import io.taskbroker.worker.internal.JobListeners;
-import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.ManualWorker;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -35,22 +30,9 @@ class LingerTest extends WorkerDatabaseTest {
     Job done = claimer.claimOne("linger", Duration.ofMinutes(5));
     Job stuck = claimer.claimOne("linger", Duration.ofMinutes(5));
     List<RunningJob> left = new CopyOnWriteArrayList<>();
-    Outcomes outcomes =
-        new Outcomes(
-            "linger-w",
-            Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
-            InstantSource.system(),
-            WorkerConfig.DEFAULT_MAX_RESULT_BYTES);
+    Outcomes outcomes = TestCompleters.outcomes("linger-w", WorkerConfig.DEFAULT_MAX_RESULT_BYTES);
     // The worker holds both jobs; the second one's outcome never comes.
-    Completer completer =
-        new Completer(
-            new WorkerRepository(database),
-            new Completer.Settings("linger-w", 100, Duration.ofSeconds(5), 100),
-            outcomes,
-            JobListeners.none(),
-            InstantSource.system(),
-            () -> 2,
-            Supervisor.alone("linger-w").unit("completer", Duration.ofHours(1)));
+    Completer completer = TestCompleters.completer(database, "linger-w", outcomes, () -> 2);
     completer.start();
     try {
       completer.accept(

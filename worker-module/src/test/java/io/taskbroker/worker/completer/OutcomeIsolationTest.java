@@ -12,21 +12,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
-import io.taskbroker.common.sql.WorkerRepository;
 import io.taskbroker.worker.Worker;
-import io.taskbroker.worker.executor.Backoff;
 import io.taskbroker.worker.executor.Outcome;
 import io.taskbroker.worker.executor.Outcomes;
 import io.taskbroker.worker.executor.RunningJob;
-import io.taskbroker.worker.internal.JobListeners;
-import io.taskbroker.worker.internal.Supervisor;
 import io.taskbroker.worker.testing.Gate;
 import io.taskbroker.worker.testing.ManualWorker;
 import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.TestWorkers;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -126,21 +121,8 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
       List<Job> claimed = claimer.claim("batch", 10, Duration.ofMinutes(1));
       assertThat(claimed).hasSize(10);
       List<RunningJob> done = new CopyOnWriteArrayList<>();
-      Outcomes outcomes =
-          new Outcomes(
-              "batch-writer",
-              Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(1)),
-              InstantSource.system(),
-              1024);
-      Completer completer =
-          new Completer(
-              new WorkerRepository(database),
-              new Completer.Settings("batch-writer", 100, Duration.ofSeconds(5), 100),
-              outcomes,
-              JobListeners.none(),
-              InstantSource.system(),
-              () -> 0,
-              Supervisor.alone("batch-writer").unit("completer", Duration.ofHours(1)));
+      Outcomes outcomes = TestCompleters.outcomes("batch-writer", 1024);
+      Completer completer = TestCompleters.completer(database, "batch-writer", outcomes, () -> 0);
       Map<UUID, String> expectedError = new HashMap<>();
       List<UUID> good = new ArrayList<>();
       // Queued before the completer starts: they are written as one batch.

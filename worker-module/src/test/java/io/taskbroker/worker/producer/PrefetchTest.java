@@ -27,20 +27,37 @@ import org.junit.jupiter.api.Test;
  */
 class PrefetchTest extends WorkerDatabaseTest {
 
+  /** The most jobs the worker's buffers held at any sample while the given jobs drained. */
+  private static long mostBufferedWhileDraining(Worker worker, List<UUID> ids) {
+    AtomicLong most = new AtomicLong();
+    within(30)
+        .until(
+            () -> {
+              most.accumulateAndGet(worker.prefetchedCount(), Math::max);
+              return jobs.all(ids, JobStatus.COMPLETED);
+            });
+    return most.get();
+  }
+
+  /** A plugin whose work is to sleep this long. */
+  private static TestPlugin taking(String name, long millis) {
+    return TestPlugin.named(
+        name,
+        context -> {
+          Thread.sleep(millis);
+          return TestPlugin.okResult(context);
+        });
+  }
+
   @Test
   void shortJobsAreClaimedAheadButNeverRunBeyondTheSlots() {
     List<UUID> ids = jobs.insertMany("ahead", "quick", 400);
     TestPlugin quick = TestPlugin.completing("quick");
     Worker worker = workers.start(TestWorkers.config("ahead", 2).prefetch(8), quick);
 
-    AtomicLong mostHeld = new AtomicLong();
-    within(20)
-        .until(
-            () -> {
-              mostHeld.accumulateAndGet(worker.prefetchedCount(), Math::max);
-              return jobs.all(ids, JobStatus.COMPLETED);
-            });
-    assertThat(mostHeld.get()).as("jobs held ahead at some point").isPositive();
+    assertThat(mostBufferedWhileDraining(worker, ids))
+        .as("jobs held ahead at some point")
+        .isPositive();
 
     assertThat(quick.maxRunning()).as("at most the slots run at once").isLessThanOrEqualTo(2);
     assertThat(quick.totalExecutions()).isEqualTo(400);
@@ -123,27 +140,15 @@ class PrefetchTest extends WorkerDatabaseTest {
 
   @Test
   void theBufferHoldsAboutTwentyMillisecondsOfTheSlotsWork() {
-    TestPlugin fiveMs =
-        TestPlugin.named(
-            "five",
-            context -> {
-              // The work itself: 5 ms, so two slots run 8 jobs in 20 ms.
-              Thread.sleep(5);
-              return TestPlugin.okResult(context);
-            });
+    // Two slots run 8 such jobs in 20 ms.
+    TestPlugin fiveMs = taking("five", 5);
     List<UUID> ids = jobs.insertMany("budget", "five", 120);
     Worker worker = workers.start(TestWorkers.config("budget", 2).prefetch(100), fiveMs);
 
-    AtomicLong mostHeld = new AtomicLong();
-    within(30)
-        .until(
-            () -> {
-              mostHeld.accumulateAndGet(worker.prefetchedCount(), Math::max);
-              return jobs.all(ids, JobStatus.COMPLETED);
-            });
+    long mostBuffered = mostBufferedWhileDraining(worker, ids);
     assertThat(fiveMs.totalExecutions()).isEqualTo(120);
     // The prefetch of 100 alone would allow 100 waiting; the time budget allows 2 x 20 / 5.
-    assertThat(mostHeld.get())
+    assertThat(mostBuffered)
         .as("jobs waiting in the buffer at most")
         .isPositive()
         .isLessThanOrEqualTo(8);
@@ -151,29 +156,17 @@ class PrefetchTest extends WorkerDatabaseTest {
 
   @Test
   void slowJobsAreNotClaimedAhead() {
-    TestPlugin slow =
-        TestPlugin.named(
-            "slow",
-            context -> {
-              // Longer than the 20 ms average under which the producer claims ahead.
-              Thread.sleep(60);
-              return TestPlugin.okResult(context);
-            });
+    // Longer than the 20 ms average under which the producer claims ahead.
+    TestPlugin slow = taking("slow", 60);
     List<UUID> ids = jobs.insertMany("slowq", "slow", 12);
     Worker worker = workers.start(TestWorkers.config("slowq", 2).prefetch(8), slow);
 
     // Sampled while the queue drains: never more claimed than slots once the first jobs have
     // taught the producer that they are slow (the first claim, before any job ran, may take
     // the slots only too: the average starts unknown, which means no claiming ahead).
-    AtomicLong mostHeld = new AtomicLong();
-    within(20)
-        .until(
-            () -> {
-              mostHeld.accumulateAndGet(worker.prefetchedCount(), Math::max);
-              return jobs.all(ids, JobStatus.COMPLETED);
-            });
+    long mostBuffered = mostBufferedWhileDraining(worker, ids);
     assertThat(slow.maxRunning()).isLessThanOrEqualTo(2);
-    assertThat(mostHeld.get())
+    assertThat(mostBuffered)
         .as("claimed (running in the table) at most the slots")
         .isLessThanOrEqualTo(2);
   }
