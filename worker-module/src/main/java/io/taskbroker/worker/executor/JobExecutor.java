@@ -32,12 +32,13 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Runs claimed jobs, one thread each, and turns every way an attempt can end into an {@link
- * Outcome}, then into the write that records it ({@link Outcomes}), for the completer. Writes no
- * SQL. The pipeline per job: resolve plugin → start timeout → perform (the job id, plugin and queue
- * in the SLF4J MDC, so the plugin's own log lines carry them) → normalise outcome → map to a write
- * → hand to the sink. The producer that claimed the job gave it its slot and its way out ({@link
- * RunningJob#leave()}); nothing here goes back through the worker.
+ * Runs claimed jobs, one thread each (a thread whose job frees its slot runs the next buffered job
+ * itself), and turns every way an attempt can end into an {@link Outcome}, then into the write that
+ * records it ({@link Outcomes}), for the completer. Writes no SQL. The pipeline per job: resolve
+ * plugin → start timeout → perform (the job id, plugin and queue in the SLF4J MDC, so the plugin's
+ * own log lines carry them) → normalise outcome → map to a write → hand to the sink. The producer
+ * that claimed the job gave it its slot and its way out ({@link RunningJob#leave()}); nothing here
+ * goes back through the worker.
  *
  * <p>Concurrency is bounded by the producers' slots, not by this pool: a plugin that ignores
  * interruption after its timeout keeps its thread, but its slot is freed when the timeout decides
@@ -64,6 +65,7 @@ public final class JobExecutor implements Service {
   private final ExecutorService ownThreads;
   private final ScheduledExecutorService watchdog;
   private final AtomicInteger busy = new AtomicInteger();
+  private static final ThreadLocal<Carry> CARRY = new ThreadLocal<>();
 
   /** An executor with a thread per running job. */
   public JobExecutor(
@@ -130,9 +132,9 @@ public final class JobExecutor implements Service {
   public void start() {}
 
   /**
-   * Starts the claimed job on its own thread and returns at once. A row this JVM could not decode
-   * fails alone, at once, and for good (another attempt would read the same bytes); the rest of its
-   * batch runs.
+   * Starts the claimed job on a thread of its own and returns at once. A row this JVM could not
+   * decode fails alone, at once, and for good (another attempt would read the same bytes); the rest
+   * of its batch runs.
    */
   public void execute(RunningJob job) {
     if (!job.job().isDecoded()) {
@@ -140,7 +142,48 @@ public final class JobExecutor implements Service {
       return;
     }
     job.onCancelRequest(reason -> cancel(job, reason));
-    threads.execute(() -> run(job));
+    Carry carry = ownThreads == null ? null : CARRY.get();
+    if (carry != null && carry.open && carry.executor == this && carry.next == null) {
+      // Started by a job of ours freeing its slot, on that job's thread: this thread runs it as
+      // soon as it has finished the job before, instead of waking another and parking.
+      carry.next = job;
+      return;
+    }
+    threads.execute(() -> runFrom(job));
+  }
+
+  /**
+   * Runs the job, then every job that a finishing job of this thread handed to it. A job that freed
+   * its slot while its plugin was still running (timed out, cancelled) did so on the timeout or
+   * notification thread, so a stuck plugin never holds a job behind it.
+   */
+  private void runFrom(RunningJob first) {
+    Carry carry = new Carry(this);
+    CARRY.set(carry);
+    try {
+      RunningJob job = first;
+      while (job != null) {
+        run(job);
+        job = carry.next;
+        carry.next = null;
+      }
+    } finally {
+      CARRY.remove();
+    }
+  }
+
+  /**
+   * The job a pool thread runs next. Set only on a thread running one of this executor's jobs, and
+   * taken only while that job's outcome is handed over (open), never while a plugin runs.
+   */
+  private static final class Carry {
+    final JobExecutor executor;
+    boolean open;
+    RunningJob next;
+
+    Carry(JobExecutor executor) {
+      this.executor = executor;
+    }
   }
 
   private void failUndecodable(RunningJob running) {
@@ -304,7 +347,17 @@ public final class JobExecutor implements Service {
 
   private void finish(RunningJob job, Outcome outcome) {
     if (job.decide(clock.instant())) {
-      handOver(job, outcome);
+      Carry carry = CARRY.get();
+      if (carry == null) {
+        handOver(job, outcome);
+        return;
+      }
+      carry.open = true;
+      try {
+        handOver(job, outcome);
+      } finally {
+        carry.open = false;
+      }
     } else {
       LOG.info(
           "Job {} ({}): the plugin returned after its outcome was decided ({}); its late result"

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,6 +64,34 @@ class PrefetchTest extends WorkerDatabaseTest {
     assertThat(quick.totalExecutions()).isEqualTo(400);
     // Without claiming ahead a claim takes at most the two free slots: 200 claims at least.
     assertThat(worker.claimCount()).as("claims for 400 jobs on 2 slots").isLessThan(200);
+  }
+
+  @Test
+  void aFreedSlotRunsTheNextHeldJobOnTheSameThread() {
+    List<String> threads = new CopyOnWriteArrayList<>();
+    TestPlugin quick =
+        TestPlugin.named(
+            "quick",
+            context -> {
+              threads.add(Thread.currentThread().getName());
+              return TestPlugin.okResult(context);
+            });
+    List<UUID> ids = jobs.insertMany("carry", "quick", 200);
+    Worker worker = workers.start(TestWorkers.config("carry", 1).prefetch(8), quick);
+
+    within(30).until(() -> jobs.all(ids, JobStatus.COMPLETED));
+
+    int switches = 0;
+    for (int i = 1; i < threads.size(); i++) {
+      switches += threads.get(i).equals(threads.get(i - 1)) ? 0 : 1;
+    }
+    // Only the first job of a claim may start on another thread; a held job runs where the job
+    // before it ended.
+    assertThat(threads).hasSize(200);
+    assertThat(worker.claimCount()).as("claims").isLessThan(100);
+    assertThat(switches)
+        .as("thread switches between consecutive jobs")
+        .isLessThanOrEqualTo((int) worker.claimCount());
   }
 
   @Test
