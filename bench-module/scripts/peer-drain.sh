@@ -5,7 +5,7 @@
 # one taskbroker.submit() per row of a generate_series); the clock runs from that commit until no
 # job is pending or running, polled every 10 ms (the server's clock at both ends). Prints one line:
 #
-#   RESULT taskbroker drain jobs=N concurrency=C seconds=S jobs_per_s=R worker_cpu_us_per_job=W
+#   RESULT taskbroker drain jobs=N concurrency=C submit=M plugin=P seconds=S jobs_per_s=R worker_cpu_us_per_job=W
 #          pg_cpu_us_per_job=P commits_per_job=K
 #
 # Needs psql and a PostgreSQL to talk to (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres),
@@ -18,6 +18,9 @@ CONCURRENCY="${2:-8}"
 shift 2 || true
 JAR="${JAR:-cli-module/target/taskbroker.jar}"
 SUBMIT="${SUBMIT:-many}"
+# The bundled example plugin 'noop' returns nothing, like the peers' no-op task; PLUGIN=echo runs
+# jobs that return their payload, which the completion then stores as the result.
+PLUGIN="${PLUGIN:-noop}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 DB="${DB:-bench_taskbroker_drain}"
 URL="postgresql://${PGUSER}@${PGHOST}:${PGPORT}/${DB}"
@@ -27,7 +30,6 @@ psql -qX -d postgres -c "drop database if exists ${DB} with (force)" -c "create 
 java -jar "$JAR" migrate --database-url "$URL" >/dev/null
 
 LOG="$(mktemp)"
-# The bundled example plugin 'echo' returns its payload: the no-op job.
 java -jar "$JAR" worker --database-url "$URL" --concurrency "$CONCURRENCY" --retention none "$@" \
   >"$LOG" 2>&1 &
 WORKER=$!
@@ -67,9 +69,9 @@ W0=$(cpu_of "$WORKER"); P0=$(cpu_of $BACKENDS)
 C0=$(psql -qAtX -d "$DB" -c "select xact_commit from pg_stat_database where datname = '${DB}'")
 
 if [ "$SUBMIT" = "rows" ]; then
-  INSERT="select count(taskbroker.submit('echo', jsonb_build_object('i', g))) from generate_series(1, ${JOBS}) g"
+  INSERT="select count(taskbroker.submit('${PLUGIN}', jsonb_build_object('i', g))) from generate_series(1, ${JOBS}) g"
 else
-  INSERT="select count(*) from taskbroker.submit_many('echo', (select jsonb_agg(jsonb_build_object('i', g)) from generate_series(1, ${JOBS}) g))"
+  INSERT="select count(*) from taskbroker.submit_many('${PLUGIN}', (select jsonb_agg(jsonb_build_object('i', g)) from generate_series(1, ${JOBS}) g))"
 fi
 # One psql session, each statement its own transaction: a poll must not hold a snapshot open
 # for the whole drain (a loop inside one DO block would, and every claim would then walk the
@@ -97,7 +99,7 @@ if [ "$DONE" != "$JOBS" ]; then
   exit 1
 fi
 awk -v n="$JOBS" -v c="$CONCURRENCY" -v s="$SECONDS_TAKEN" -v w=$((W1 - W0)) -v p=$((P1 - P0)) \
-  -v k=$((C1 - C0)) -v hz="$HZ" -v submit="$SUBMIT" 'BEGIN {
-  printf "RESULT taskbroker drain jobs=%d concurrency=%d submit=%s seconds=%.3f jobs_per_s=%.0f", n, c, submit, s, n / s;
+  -v k=$((C1 - C0)) -v hz="$HZ" -v submit="$SUBMIT" -v plugin="$PLUGIN" 'BEGIN {
+  printf "RESULT taskbroker drain jobs=%d concurrency=%d submit=%s plugin=%s seconds=%.3f jobs_per_s=%.0f", n, c, submit, plugin, s, n / s;
   printf " worker_cpu_us_per_job=%.1f pg_cpu_us_per_job=%.1f commits_per_job=%.3f\n", w * 1e6 / hz / n, p * 1e6 / hz / n, k / n
 }'

@@ -87,7 +87,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Option(
       names = "--no-examples",
-      description = "Leave out the bundled example plugins (echo, transcribe).")
+      description = "Leave out the bundled example plugins (echo, noop, transcribe).")
   boolean noExamples;
 
   @Option(

@@ -249,7 +249,7 @@ class CliCommandsTest {
         .containsPattern("(?m)^default\\s+\\d+")
         .contains("WORKERS")
         .contains(worker.id())
-        .contains("echo,transcribe")
+        .contains("echo,noop,transcribe")
         .contains("UNSERVED")
         .containsPattern("(?m)^default\\s+nosuch\\s+\\d+");
     assertThat(jobJson(id).get("status").asText()).isEqualTo("pending");

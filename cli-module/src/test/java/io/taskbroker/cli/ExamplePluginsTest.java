@@ -10,6 +10,7 @@ import io.taskbroker.api.plugin.FailJob;
 import io.taskbroker.api.plugin.JobCancelledException;
 import io.taskbroker.api.plugin.TaskContext;
 import io.taskbroker.cli.examples.EchoPlugin;
+import io.taskbroker.cli.examples.NoopPlugin;
 import io.taskbroker.cli.examples.TranscriptionPlugin;
 import io.taskbroker.common.Json;
 import java.time.Duration;
@@ -29,6 +30,14 @@ class ExamplePluginsTest {
 
     assertThat(new EchoPlugin().execute(context))
         .isEqualTo(Json.parse("{\"x\":1,\"nested\":{\"y\":[1,2]}}"));
+  }
+
+  @Test
+  void noopReturnsNothingAndReportsNothing() throws Exception {
+    FakeContext context = new FakeContext("{\"i\":1}");
+
+    assertThat(new NoopPlugin().execute(context)).isNull();
+    assertThat(context.progress).isEmpty();
   }
 
   @Test

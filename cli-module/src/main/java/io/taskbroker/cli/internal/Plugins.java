@@ -36,7 +36,7 @@ public final class Plugins {
     return PluginRegistry.of(plugins);
   }
 
-  /** The plugin names, sorted, e.g. {@code echo, transcribe}. */
+  /** The plugin names, sorted, e.g. {@code echo, noop, transcribe}. */
   public static String names(PluginRegistry registry) {
     return String.join(", ", new TreeSet<>(registry.names()));
   }

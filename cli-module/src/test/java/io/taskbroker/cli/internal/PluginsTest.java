@@ -10,7 +10,8 @@ class PluginsTest {
 
   @Test
   void theExamplesAreOnByDefault() {
-    assertThat(Plugins.load(null, true).names()).containsExactlyInAnyOrder("echo", "transcribe");
+    assertThat(Plugins.load(null, true).names())
+        .containsExactlyInAnyOrder("echo", "noop", "transcribe");
   }
 
   @Test
