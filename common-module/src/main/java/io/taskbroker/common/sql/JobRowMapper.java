@@ -171,6 +171,13 @@ final class JobRowMapper implements RowMapper<Job> {
     if (text == null) {
       return null;
     }
+    // Most rows' metadata is {} and their errors []: new nodes without a parser each.
+    if (text.equals("{}")) {
+      return Json.object();
+    }
+    if (text.equals("[]")) {
+      return Json.mapper().createArrayNode();
+    }
     try {
       return Json.parseStored(text);
     } catch (RuntimeException e) {
