@@ -67,14 +67,14 @@ final class JobRowMapper implements RowMapper<Job> {
         instant(rs, c.runAt),
         rs.getInt(c.attempt),
         rs.getInt(c.maxAttempts),
-        (Integer) rs.getObject(c.timeoutMs),
+        nullableInt(rs, c.timeoutMs),
         instant(rs, c.createdAt),
         instant(rs, c.startedAt),
         instant(rs, c.completedAt),
         rs.getString(c.workerId),
         instant(rs, c.heartbeatAt),
         instant(rs, c.leaseExpiresAt),
-        (Float) rs.getObject(c.progress),
+        nullableFloat(rs, c.progress),
         rs.getString(c.progressMessage),
         result,
         rs.getString(c.error),
@@ -140,6 +140,17 @@ final class JobRowMapper implements RowMapper<Job> {
           rs.findColumn("cancel_requested_at"),
           rs.findColumn("concurrency_key"));
     }
+  }
+
+  // The typed getters: pgjdbc's untyped getObject goes through a switch over every SQL type.
+  private static Integer nullableInt(ResultSet rs, int column) throws SQLException {
+    int value = rs.getInt(column);
+    return rs.wasNull() ? null : value;
+  }
+
+  private static Float nullableFloat(ResultSet rs, int column) throws SQLException {
+    float value = rs.getFloat(column);
+    return rs.wasNull() ? null : value;
   }
 
   static Instant instant(ResultSet rs, int column) throws SQLException {

@@ -209,9 +209,9 @@ public final class WorkerRepository {
                 .array("refunds", "bool", refunds.toArray());
             Map<UUID, JobStatus> accepted = new HashMap<>();
             try (ResultSet rs = complete.statement().executeQuery()) {
+              // RETURNING j.id, j.status
               while (rs.next()) {
-                accepted.put(
-                    rs.getObject("id", UUID.class), JobStatus.parse(rs.getString("status")));
+                accepted.put(rs.getObject(1, UUID.class), JobStatus.parse(rs.getString(2)));
               }
             }
             return accepted;
