@@ -1,17 +1,22 @@
 package io.taskbroker.cli.internal;
 
 import io.taskbroker.api.plugin.TaskPlugin;
+import io.taskbroker.bench.NoopPlugin;
 import io.taskbroker.worker.plugins.PluginLoader;
 import io.taskbroker.worker.plugins.PluginRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 
 /** Loads the plugins a worker command runs. Stateless. */
 public final class Plugins {
   /** Package of the bundled example plugins, which {@code --no-examples} leaves out. */
   static final String EXAMPLES_PACKAGE = "io.taskbroker.cli.examples.";
+
+  /** Bundled from elsewhere in the jar, and left out with the examples. */
+  private static final Set<Class<?>> ALSO_EXAMPLES = Set.of(NoopPlugin.class);
 
   private Plugins() {}
 
@@ -21,7 +26,7 @@ public final class Plugins {
   public static PluginRegistry load(Path pluginsDir, boolean includeExamples) {
     List<TaskPlugin> plugins = new ArrayList<>();
     for (TaskPlugin plugin : PluginLoader.load(pluginsDir)) {
-      if (includeExamples || !plugin.getClass().getName().startsWith(EXAMPLES_PACKAGE)) {
+      if (includeExamples || !isExample(plugin)) {
         plugins.add(plugin);
       }
     }
@@ -34,6 +39,11 @@ public final class Plugins {
               + "; put plugin jars in a directory and pass it with --plugins-dir");
     }
     return PluginRegistry.of(plugins);
+  }
+
+  private static boolean isExample(TaskPlugin plugin) {
+    return plugin.getClass().getName().startsWith(EXAMPLES_PACKAGE)
+        || ALSO_EXAMPLES.contains(plugin.getClass());
   }
 
   /** The plugin names, sorted, e.g. {@code echo, noop, transcribe}. */
