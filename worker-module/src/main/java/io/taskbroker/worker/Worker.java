@@ -370,6 +370,11 @@ public final class Worker implements AutoCloseable {
     return active.size();
   }
 
+  /** Timeouts scheduled for jobs running under one; a finished job's goes at once. */
+  public int timeoutsPending() {
+    return executor.timeoutsPending();
+  }
+
   /** Jobs claimed ahead and waiting for a slot, across the queues (included in runningCount). */
   public int prefetchedCount() {
     return producers.values().stream().mapToInt(Producer::buffered).sum();

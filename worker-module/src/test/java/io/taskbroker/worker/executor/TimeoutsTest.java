@@ -13,6 +13,7 @@ import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -90,6 +91,19 @@ class TimeoutsTest extends WorkerDatabaseTest {
         .allSatisfy(e -> assertThat(e.path("kind").asText()).isEqualTo("timeout"));
     assertThat(plugin.executions(id)).isEqualTo(2);
     within(5).until(() -> interrupts.get() == 2);
+  }
+
+  @Test
+  void aFinishedJobLeavesNoTimerBehind() {
+    TestPlugin plugin = TestPlugin.completing("timed").withTimeout(Duration.ofHours(1));
+    List<UUID> ids = jobs.insertMany("timers", "timed", 50);
+    Worker worker = workers.start("timers", 2, plugin);
+
+    within(10).until(() -> jobs.all(ids, JobStatus.COMPLETED));
+
+    // Each job ran under an hour's timeout; none of the 50 timers may wait out that hour.
+    within(5).until(() -> worker.timeoutsPending() == 0);
+    assertThat(plugin.totalExecutions()).isEqualTo(50);
   }
 
   @Test
