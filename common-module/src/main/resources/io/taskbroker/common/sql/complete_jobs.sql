@@ -12,17 +12,31 @@ WITH outcome AS (
                   CAST(:run_at_ms AS bigint[]), CAST(:delay_ms AS bigint[]),
                   CAST(:refunds AS boolean[]))
            AS t(id, attempt, status, result, error, error_entry, run_at_ms, delay_ms, refund)),
+-- Each job is looked up by primary key alone, locked, and only then fenced. With the fence in the
+-- lookup the planner may read jobs_running_key_idx instead: its statistics, taken while a large
+-- history held no running row, put one row there, so it scans every running job once per job of
+-- the batch (measured with 10 million finished jobs kept: 24 ms per 160-job batch, 5 ms this way).
+-- A join on id alone may still become a scan of the whole table when the table is small; one
+-- probe per job (the lateral lookup by id) is what a batch costs at any size.
+-- Locking a row that is no longer ours costs its new owner a wait until this commit, no more.
+locked AS (
+    SELECT o.*, j.status AS held_status, j.worker_id AS held_by, j.attempt AS held_attempt,
+           j.cancel_requested_at
+      -- Rows are locked in id order, as the heartbeat and the hand-back lock them: the same
+      -- worker's statements then queue behind each other instead of deadlocking.
+      FROM (SELECT * FROM outcome ORDER BY id) o
+      CROSS JOIN LATERAL (
+          SELECT status, worker_id, attempt, cancel_requested_at
+            FROM taskbroker.jobs
+           WHERE id = o.id
+             FOR UPDATE) j),
 decided AS (
-    SELECT o.*,
-           CASE WHEN o.status IN ('pending', 'failed') AND j.cancel_requested_at IS NOT NULL
-                THEN 'cancelled' ELSE o.status END AS new_status
-      FROM outcome o
-      JOIN taskbroker.jobs j ON j.id = o.id
-     WHERE j.status = 'running' AND j.worker_id = :worker_id AND j.attempt = o.attempt
-     -- Rows are locked in id order, as the heartbeat and the hand-back lock them: the same
-     -- worker's statements then queue behind each other instead of deadlocking.
-     ORDER BY j.id
-       FOR UPDATE OF j)
+    SELECT l.*,
+           CASE WHEN l.status IN ('pending', 'failed') AND l.cancel_requested_at IS NOT NULL
+                THEN 'cancelled' ELSE l.status END AS new_status
+      FROM locked l
+     WHERE l.held_status = 'running' AND l.held_by = :worker_id AND l.held_attempt = l.attempt)
+-- The rows are locked and fenced above, so the update finds them by id alone.
 UPDATE taskbroker.jobs j
    SET status = d.new_status,
        completed_at = CASE WHEN d.new_status = 'pending' THEN NULL ELSE now() END,
@@ -39,6 +53,5 @@ UPDATE taskbroker.jobs j
        progress = CASE WHEN d.new_status = 'completed' THEN 1 ELSE j.progress END,
        lease_expires_at = NULL
   FROM decided d
- WHERE j.id = d.id AND j.status = 'running' AND j.worker_id = :worker_id
-   AND j.attempt = d.attempt
+ WHERE j.id = d.id
 RETURNING j.id, j.status

@@ -7,13 +7,16 @@ WITH beat AS (
       FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]),
                   CAST(:progress AS real[]), CAST(:progress_messages AS text[]))
            AS v(id, attempt, progress, progress_message)),
+-- Each job is looked up by primary key alone (one probe per job), locked, then fenced, as the
+-- completion does; complete_jobs.sql says why.
 held AS (
-    SELECT j.id
-      FROM taskbroker.jobs j
-      JOIN beat b ON b.id = j.id
-     WHERE j.status = 'running' AND j.worker_id = :worker_id AND j.attempt = b.attempt
-     ORDER BY j.id
-       FOR UPDATE OF j)
+    SELECT b.id, j.status, j.worker_id, j.attempt
+      FROM (SELECT id FROM beat ORDER BY id) b
+      CROSS JOIN LATERAL (
+          SELECT status, worker_id, attempt
+            FROM taskbroker.jobs
+           WHERE id = b.id
+             FOR UPDATE) j)
 UPDATE taskbroker.jobs j
    SET heartbeat_at = now(),
        lease_expires_at = now() + :lease_ms * interval '1 millisecond',
@@ -21,6 +24,6 @@ UPDATE taskbroker.jobs j
        progress_message = coalesce(b.progress_message, j.progress_message)
   FROM held h
   JOIN beat b ON b.id = h.id
- WHERE j.id = h.id AND j.status = 'running' AND j.worker_id = :worker_id
-   AND j.attempt = b.attempt
+ WHERE j.id = h.id AND h.status = 'running' AND h.worker_id = :worker_id
+   AND h.attempt = b.attempt
 RETURNING j.id, j.cancel_requested_at IS NOT NULL AS cancel_requested
