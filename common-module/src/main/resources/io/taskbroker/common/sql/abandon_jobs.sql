@@ -30,5 +30,6 @@ UPDATE taskbroker.jobs j
                     'kind', 'worker_exit', 'error', d.message)),
        lease_expires_at = NULL
   FROM decided d
- WHERE j.id = d.id AND j.status = 'running' AND j.worker_id = :worker_id
+ -- mine is locked and was fenced under the lock: found by id alone (see complete_jobs.sql).
+ WHERE j.id = d.id
 RETURNING j.id, j.status, j.attempt

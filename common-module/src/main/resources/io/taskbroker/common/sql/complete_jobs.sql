@@ -19,7 +19,7 @@ WITH outcome AS (
 -- A join on id alone may still become a scan of the whole table when the table is small; one
 -- probe per job (the lateral lookup by id) is what a batch costs at any size.
 -- Locking a row that is no longer ours costs its new owner a wait until this commit, no more.
-locked AS (
+locked AS MATERIALIZED (
     SELECT o.*, j.status AS held_status, j.worker_id AS held_by, j.attempt AS held_attempt,
            j.cancel_requested_at
       -- Rows are locked in id order, as the heartbeat and the hand-back lock them: the same

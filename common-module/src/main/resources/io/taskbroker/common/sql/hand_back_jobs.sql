@@ -16,5 +16,6 @@ UPDATE taskbroker.jobs j
        run_at = now(),
        lease_expires_at = NULL
   FROM mine
- WHERE j.id = mine.id AND j.status = 'running' AND j.worker_id = :worker_id
+ -- mine is locked and was fenced under the lock: found by id alone (see complete_jobs.sql).
+ WHERE j.id = mine.id
 RETURNING j.id

@@ -9,7 +9,7 @@ WITH beat AS (
            AS v(id, attempt, progress, progress_message)),
 -- Each job is looked up by primary key alone (one probe per job), locked, then fenced, as the
 -- completion does; complete_jobs.sql says why.
-held AS (
+held AS MATERIALIZED (
     SELECT b.id, j.status, j.worker_id, j.attempt
       FROM (SELECT id FROM beat ORDER BY id) b
       CROSS JOIN LATERAL (

@@ -1,6 +1,6 @@
 -- Takes back jobs whose lease expired (their worker died, froze or lost the database):
 -- cancelled if a cancel was requested, failed when attempts are used up, else pending again
--- after a short backoff. SKIP LOCKED and the re-checked condition make it safe when several
+-- after a short backoff. SKIP LOCKED and the condition re-checked under the lock make it safe when several
 -- workers rescue at once: each row is rescued by exactly one of them.
 WITH expired AS (
     SELECT id
@@ -32,5 +32,8 @@ UPDATE taskbroker.jobs j
                     'kind', 'worker_lost', 'error', d.message)),
        lease_expires_at = NULL
   FROM decided d
- WHERE j.id = d.id AND j.status = 'running' AND j.lease_expires_at < now()
+ -- The expired rows are locked and were checked under the lock (SKIP LOCKED re-checks a row
+ -- another statement changed), so the update finds them by id alone: a re-check here would let
+ -- the planner read the running-only lease index once per job (see complete_jobs.sql).
+ WHERE j.id = d.id
 RETURNING j.id, j.status, j.attempt
