@@ -15,7 +15,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -245,35 +244,52 @@ public final class JobRepository {
    * @param queue the queue to prune, or null for every queue
    */
   public long prune(Duration olderThan, Set<JobStatus> statuses, String queue) {
-    EnumSet<JobStatus> finals = EnumSet.noneOf(JobStatus.class);
-    for (JobStatus status : statuses) {
-      if (!status.isFinal()) {
-        throw new InvalidJobException(
-            "only finished jobs can be pruned; " + status.dbValue() + " is not final");
-      }
-      finals.add(status);
-    }
-    if (olderThan.isNegative()) {
-      throw new InvalidJobException("prune age must not be negative, got " + olderThan);
-    }
-    List<String> names = finals.stream().map(JobStatus::dbValue).toList();
     long total = 0;
     while (true) {
-      int deleted =
-          call(
-              handle ->
-                  handle
-                      .createUpdate(PRUNE_JOBS)
-                      .bind("older_than_ms", olderThan.toMillis())
-                      .bindArray("statuses", String.class, names)
-                      .bind("queue", queue)
-                      .bind("batch_size", PRUNE_BATCH)
-                      .execute());
+      int deleted = pruneBatch(olderThan, statuses, queue, PRUNE_BATCH);
       total += deleted;
       if (deleted < PRUNE_BATCH) {
         return total;
       }
     }
+  }
+
+  /**
+   * One batch of {@link #prune(Duration, Set, String)}: deletes at most {@code limit} such jobs,
+   * skipping rows another statement holds. Fewer than {@code limit} deleted means none were left
+   * (apart from held ones).
+   *
+   * @param queue the queue to prune, or null for every queue
+   * @return how many jobs were deleted
+   */
+  public int pruneBatch(Duration olderThan, Set<JobStatus> statuses, String queue, int limit) {
+    for (JobStatus status : statuses) {
+      if (!status.isFinal()) {
+        throw new InvalidJobException(
+            "only finished jobs can be pruned; " + status.dbValue() + " is not final");
+      }
+    }
+    if (olderThan.isNegative()) {
+      throw new InvalidJobException("prune age must not be negative, got " + olderThan);
+    }
+    if (limit < 1) {
+      throw new InvalidJobException("prune batch must be at least 1, got " + limit);
+    }
+    List<String> names = statuses.stream().map(JobStatus::dbValue).toList();
+    return call(
+        handle ->
+            handle
+                .createUpdate(PRUNE_JOBS)
+                .bind("older_than_ms", olderThan.toMillis())
+                .bindArray("statuses", String.class, names)
+                .bind("queue", queue)
+                .bind("batch_size", limit)
+                .execute());
+  }
+
+  /** The batch {@link #prune(Duration, Set, String)} deletes per statement. */
+  public static int pruneBatchSize() {
+    return PRUNE_BATCH;
   }
 
   public List<QueueStats> queueStats() {

@@ -10,6 +10,8 @@ import io.taskbroker.worker.testing.TestPlugin;
 import io.taskbroker.worker.testing.TestWorkers;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -51,6 +53,59 @@ class PrunerTest extends WorkerDatabaseTest {
     assertThat(exists(recentCompleted)).isTrue();
     assertThat(exists(oldPending)).isTrue();
     assertThat(pruner.pruneOnce()).isZero();
+  }
+
+  private List<UUID> oldFinishedJobs(int count) {
+    List<UUID> ids = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      UUID id = jobs.insert("prune-paced", "p");
+      jobs.finish(id, JobStatus.COMPLETED, OLD);
+      ids.add(id);
+    }
+    return ids;
+  }
+
+  private static Pruner pacedPruner(int batchSize, Pruner.Rest rest) {
+    return new Pruner(
+        new JobRepository(database),
+        RETENTION,
+        Duration.ofMinutes(1),
+        Supervisor.alone("pruner-test").unit("pruner", Duration.ofHours(1)),
+        batchSize,
+        rest);
+  }
+
+  @Test
+  void aPassRestsAfterEveryFullBatchInProportionToItsWork() {
+    List<UUID> old = oldFinishedJobs(25);
+    List<Duration> rests = new ArrayList<>();
+
+    long pruned = pacedPruner(10, rests::add).pruneOnce();
+
+    assertThat(pruned).isEqualTo(25);
+    assertThat(old).noneMatch(PrunerTest::exists);
+    // 10, rest, 10, rest, 5: the short batch ends the pass without a rest.
+    assertThat(rests).hasSize(2).allMatch(rest -> rest.compareTo(Duration.ZERO) > 0);
+  }
+
+  @Test
+  void aStopDuringARestEndsThePassAndLeavesTheRestForLater() {
+    List<UUID> old = oldFinishedJobs(25);
+    Pruner pruner =
+        pacedPruner(
+            10,
+            rest -> {
+              throw new InterruptedException("stopping");
+            });
+    try {
+      assertThat(pruner.pruneOnce()).isEqualTo(10);
+      assertThat(Thread.currentThread().isInterrupted()).isTrue();
+    } finally {
+      Thread.interrupted();
+    }
+    assertThat(old.stream().filter(PrunerTest::exists)).hasSize(15);
+
+    assertThat(pacedPruner(10, rest -> {}).pruneOnce()).isEqualTo(15);
   }
 
   @Test
