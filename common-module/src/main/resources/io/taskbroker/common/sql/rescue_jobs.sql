@@ -1,7 +1,7 @@
 -- Takes back jobs whose lease expired (their worker died, froze or lost the database):
 -- cancelled if a cancel was requested, failed when attempts are used up, else pending again
--- after a short backoff. SKIP LOCKED and the condition re-checked under the lock make it safe when several
--- workers rescue at once: each row is rescued by exactly one of them.
+-- after a short backoff. SKIP LOCKED and the condition re-checked under the lock make it safe
+-- when several workers rescue at once: each row is rescued by exactly one of them.
 WITH expired AS (
     SELECT id
       FROM taskbroker.jobs

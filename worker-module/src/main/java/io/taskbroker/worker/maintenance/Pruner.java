@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * the batch took, so it keeps at most a quarter of one backend busy. Unpaced, a pass deleted its
  * whole backlog back to back: at 2,800 jobs/s that is 168,000 rows every minute, and on a first
  * start over a long history (or after shortening the retention) millions, while the claims and
- * completions share the server with it. A quarter of a backend still deletes several thousand rows
- * a second per worker, above what one worker finishes.
+ * completions share the server with it. A 5,000-row batch took 32-66 ms beside 10 million kept
+ * jobs, so a paced pass still deletes about 19,000-37,000 rows a second per worker.
  */
 public final class Pruner implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Pruner.class);
