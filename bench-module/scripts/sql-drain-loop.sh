@@ -26,9 +26,9 @@ case "$IDS" in
   v4) ID_COLUMN="id, " ID_VALUE="gen_random_uuid(), " ;;
   *) echo "IDS must be v7 or v4" >&2; exit 2 ;;
 esac
-psql -qX -d "$DB" -c "insert into taskbroker.jobs (${ID_COLUMN}plugin, payload)
+psql -qX -d "$DB" -c "insert into taskbroker.job_queue (${ID_COLUMN}plugin, payload)
   select ${ID_VALUE}'echo', jsonb_build_object('i', g) from generate_series(1, ${JOBS}) g" \
-  -c "vacuum analyze taskbroker.jobs" >/dev/null
+  -c "vacuum analyze taskbroker.job_queue" >/dev/null
 
 SCRIPT="$(mktemp)"
 trap 'rm -f "$SCRIPT"' EXIT
@@ -39,14 +39,14 @@ trap 'rm -f "$SCRIPT"' EXIT
   for _ in $(seq 1 $((JOBS / BATCH + 1))); do
     cat <<SQL
 with picked as (
-    select id from taskbroker.jobs
+    select id from taskbroker.job_queue
      where status = 'pending' and queue = 'default' and run_at <= now() and attempt < max_attempts
      order by priority, run_at, id limit ${BATCH} for update skip locked)
-update taskbroker.jobs j
+update taskbroker.job_queue j
    set status = 'running', attempt = j.attempt + 1, worker_id = 'loop', started_at = now(),
        heartbeat_at = now(), lease_expires_at = now() + interval '60 s'
   from picked where j.id = picked.id;
-update taskbroker.jobs
+update taskbroker.job_queue
    set status = 'completed', completed_at = now(), result = '{}', progress = 1,
        lease_expires_at = null
  where status = 'running' and worker_id = 'loop';
@@ -55,7 +55,7 @@ SQL
   echo "\\! sed 's/^.*) //' /proc/\$PID/stat | awk '{print \$12 + \$13}' > ${SCRIPT}.cpu1"
 } >"$SCRIPT"
 psql -qX -v ON_ERROR_STOP=1 -d "$DB" -f "$SCRIPT" >/dev/null
-DONE=$(psql -qAtX -d "$DB" -c "select count(*) from taskbroker.jobs where status = 'completed'")
+DONE=$(psql -qAtX -d "$DB" -c "select count(*) from taskbroker.job_queue where status = 'completed'")
 if [ "$DONE" != "$JOBS" ]; then
   echo "only ${DONE} of ${JOBS} jobs completed" >&2
   exit 1

@@ -56,7 +56,7 @@ class SubmitAllTest {
           END;
           $$""");
       statement.execute(
-          "CREATE TRIGGER count_insert_statement AFTER INSERT ON taskbroker.jobs"
+          "CREATE TRIGGER count_insert_statement AFTER INSERT ON taskbroker.job_queue"
               + " REFERENCING NEW TABLE AS new_rows"
               + " FOR EACH STATEMENT EXECUTE FUNCTION count_insert_statement()");
       try {
@@ -72,7 +72,7 @@ class SubmitAllTest {
           assertThat(rows.next()).as("a second INSERT statement").isFalse();
         }
       } finally {
-        statement.execute("DROP TRIGGER count_insert_statement ON taskbroker.jobs");
+        statement.execute("DROP TRIGGER count_insert_statement ON taskbroker.job_queue");
       }
     }
   }

@@ -49,7 +49,7 @@ import picocli.CommandLine.Spec;
       "",
       "Jobs live in queues named bench-<random>-... and are deleted afterwards. WAL and"
           + " WAL-sync figures are cluster-wide: run on an otherwise idle server. After each"
-          + " drain the health of taskbroker.jobs (live and dead tuples, table and claim-index"
+          + " drain the health of taskbroker.job_queue (live and dead tuples, table and claim-index"
           + " size, autovacuum runs) is reported.",
       "",
       "With --embedded the bench starts a PostgreSQL of its own, so a machine with only a JDK"
@@ -334,7 +334,7 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--no-vacuum",
       negatable = false,
-      description = "Do not VACUUM taskbroker.jobs before each run.")
+      description = "Do not VACUUM taskbroker.job_queue before each run.")
   boolean noVacuum;
 
   @Override

@@ -44,9 +44,10 @@ final class BenchDatabase implements AutoCloseable {
   record Counters(long xactCommit, long walLsn, long nextXid, long walSyncs, long walRecords) {}
 
   /**
-   * The jobs table's health at one moment: tuple counts, updates and (auto)vacuum runs from
-   * pg_stat_user_tables, sizes of the table's main fork, the claim index and all its indexes, in
-   * bytes. Sizes are -1 where a relation is missing, {@code lastAutovacuum} null when never.
+   * The hot table's health at one moment: tuple counts, updates and (auto)vacuum runs of job_queue
+   * from pg_stat_user_tables, sizes of its main fork, the claim index and all its indexes, and of
+   * the whole history (every partition with its indexes), in bytes. Sizes are -1 where a relation
+   * is missing, {@code lastAutovacuum} null when never.
    */
   record TableHealth(
       Instant at,
@@ -59,7 +60,8 @@ final class BenchDatabase implements AutoCloseable {
       long vacuumCount,
       long autovacuumCount,
       Instant lastAutovacuum,
-      long autoanalyzeCount) {
+      long autoanalyzeCount,
+      long historyBytes) {
 
     ObjectNode toJson() {
       ObjectNode json = Json.object();
@@ -70,6 +72,7 @@ final class BenchDatabase implements AutoCloseable {
       json.put("table_bytes", tableBytes);
       json.put("claim_index_bytes", claimIndexBytes);
       json.put("indexes_bytes", indexesBytes);
+      json.put("history_bytes", historyBytes);
       json.put("vacuum_count", vacuumCount);
       json.put("autovacuum_count", autovacuumCount);
       json.put("last_autovacuum", lastAutovacuum == null ? null : lastAutovacuum.toString());
@@ -266,7 +269,7 @@ final class BenchDatabase implements AutoCloseable {
   }
 
   /**
-   * Reads the health of {@code taskbroker.jobs}, with this session's own counts flushed first.
+   * Reads the health of {@code taskbroker.job_queue}, with this session's own counts flushed first.
    * Another session's counts reach pg_stat_user_tables later: when it goes idle at least a second
    * after its last report, else 10 s after going idle, and when it exits (see {@link
    * #awaitJobsUpdates}).
@@ -278,16 +281,19 @@ final class BenchDatabase implements AutoCloseable {
             run(statement)
                 .executeQuery(
                     "SELECT clock_timestamp(), s.n_live_tup, s.n_dead_tup, s.n_tup_upd,"
-                        + " coalesce(pg_relation_size(to_regclass('taskbroker.jobs')), -1),"
+                        + " coalesce(pg_relation_size(to_regclass('taskbroker.job_queue')), -1),"
                         + " coalesce(pg_relation_size(to_regclass('taskbroker.jobs_claim_idx')),"
                         + "          -1),"
-                        + " coalesce(pg_indexes_size(to_regclass('taskbroker.jobs')), -1),"
+                        + " coalesce(pg_indexes_size(to_regclass('taskbroker.job_queue')), -1),"
                         + " s.vacuum_count, s.autovacuum_count, s.last_autovacuum,"
-                        + " s.autoanalyze_count"
+                        + " s.autoanalyze_count,"
+                        + " (SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)"
+                        + "    FROM pg_inherits i"
+                        + "   WHERE i.inhparent = 'taskbroker.job_history'::regclass)"
                         + " FROM pg_stat_user_tables s"
-                        + " WHERE s.relid = 'taskbroker.jobs'::regclass")) {
+                        + " WHERE s.relid = 'taskbroker.job_queue'::regclass")) {
       if (!rs.next()) {
-        throw new SQLException("taskbroker.jobs is not in pg_stat_user_tables");
+        throw new SQLException("taskbroker.job_queue is not in pg_stat_user_tables");
       }
       OffsetDateTime lastAutovacuum = rs.getObject(10, OffsetDateTime.class);
       return new TableHealth(
@@ -301,7 +307,8 @@ final class BenchDatabase implements AutoCloseable {
           rs.getLong(8),
           rs.getLong(9),
           lastAutovacuum == null ? null : lastAutovacuum.toInstant(),
-          rs.getLong(11));
+          rs.getLong(11),
+          rs.getLong(12));
     }
   }
 
@@ -356,14 +363,22 @@ final class BenchDatabase implements AutoCloseable {
 
   /**
    * Inserts completed jobs numbered {@code from} to {@code to} (inclusive) of {@code total} into
-   * {@code queue} in one set-based statement. Job n was created at {@code now() - 7 days × (1 -
-   * n/total)} less a second, so the history spreads over the past week in the order of its rows, as
-   * a real table's does; it waited 1-51 ms for its claim and ran for up to 200 ms.
+   * {@code queue} in one set-based statement, straight into the history (where the worker's mover
+   * would have put them). Job n was created at {@code now() - 7 days × (1 - n/total)} less a
+   * second, so the history spreads over the past week in the order of its rows, as a real table's
+   * does; it waited 1-51 ms for its claim and ran for up to 200 ms.
    *
    * @return rows inserted
    */
   long insertFinishedJobs(String queue, String plugin, long from, long to, long total)
       throws SQLException {
+    try (Statement partitions = connection.createStatement()) {
+      // The history's daily partitions for the past week, as the worker's mover makes them.
+      run(partitions)
+          .execute(
+              "SELECT taskbroker.history_partition(CAST(d AT TIME ZONE 'UTC' AS date))"
+                  + " FROM generate_series(now() - interval '8 days', now(), interval '1 day') d");
+    }
     try (PreparedStatement statement = connection.prepareStatement(INSERT_FINISHED_JOBS)) {
       statement.setString(1, queue);
       statement.setString(2, plugin);
@@ -375,7 +390,7 @@ final class BenchDatabase implements AutoCloseable {
   }
 
   private static final String INSERT_FINISHED_JOBS =
-      "INSERT INTO taskbroker.jobs (queue, plugin, payload, status, attempt, run_at, created_at,"
+      "INSERT INTO taskbroker.job_history (queue, plugin, payload, status, attempt, run_at, created_at,"
           + " started_at, completed_at, worker_id, heartbeat_at)"
           + " SELECT ?, ?, jsonb_build_object('i', n, 'ref', md5(n::text)), 'completed', 1,"
           + " t.created, t.created, t.created + t.wait, t.created + t.wait + t.run,"
@@ -433,9 +448,16 @@ final class BenchDatabase implements AutoCloseable {
   /** Deletes every job of the queue; returns how many. */
   long deleteQueue(String queue) throws SQLException {
     try (PreparedStatement statement =
-        connection.prepareStatement("DELETE FROM taskbroker.jobs WHERE queue = ?")) {
+        connection.prepareStatement(
+            "WITH live AS (DELETE FROM taskbroker.job_queue WHERE queue = ? RETURNING 1),"
+                + " history AS (DELETE FROM taskbroker.job_history WHERE queue = ? RETURNING 1)"
+                + " SELECT (SELECT count(*) FROM live) + (SELECT count(*) FROM history)")) {
       statement.setString(1, queue);
-      return run(statement).executeLargeUpdate();
+      statement.setString(2, queue);
+      try (ResultSet rs = run(statement).executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
     }
   }
 
@@ -467,7 +489,7 @@ final class BenchDatabase implements AutoCloseable {
     // count their rows dead again.
     flushOwnStatistics();
     try (Statement statement = connection.createStatement()) {
-      run(statement).execute("VACUUM (ANALYZE) taskbroker.jobs");
+      run(statement).execute("VACUUM (ANALYZE) taskbroker.job_queue");
     }
   }
 

@@ -257,12 +257,15 @@ final class BenchRunner {
   private void cleanUpAfterInterrupt() {
     try (Connection connection = database.openDedicatedConnection();
         PreparedStatement jobs =
-            connection.prepareStatement("DELETE FROM taskbroker.jobs WHERE queue LIKE ?");
+            connection.prepareStatement(
+                "WITH live AS (DELETE FROM taskbroker.job_queue WHERE queue LIKE ?)"
+                    + " DELETE FROM taskbroker.job_history WHERE queue LIKE ?");
         PreparedStatement workers =
             connection.prepareStatement("DELETE FROM taskbroker.workers WHERE id LIKE ?");
         PreparedStatement queues =
             connection.prepareStatement("DELETE FROM taskbroker.queues WHERE name LIKE ?")) {
       jobs.setString(1, baseQueue + "-%");
+      jobs.setString(2, baseQueue + "-%");
       jobs.execute();
       workers.setString(1, baseQueue + "-%");
       workers.execute();

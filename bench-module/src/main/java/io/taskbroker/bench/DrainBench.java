@@ -434,7 +434,7 @@ final class DrainBench {
       long drainUpdates,
       BenchDatabase.TableHealth beforeCleanup) {
     ObjectNode json = Json.object();
-    json.put("table", "taskbroker.jobs");
+    json.put("table", "taskbroker.job_queue");
     json.put("claim_index", "taskbroker.jobs_claim_idx");
     json.set("at_start", atStart.toJson());
     json.set("after_drain", afterDrain.toJson());

@@ -32,7 +32,7 @@ final class EnqueueBench {
   private static final String BENCH_APPLICATION = "taskbroker-bench";
   // Same table, same connection pool, one commit per row, but no pending row: no NOTIFY.
   private static final String REFERENCE_INSERT =
-      "INSERT INTO taskbroker.jobs (queue, plugin, status, completed_at)"
+      "INSERT INTO taskbroker.job_queue (queue, plugin, status, completed_at)"
           + " VALUES (?, 'noop', 'cancelled', now())";
 
   private final BenchSettings settings;

@@ -334,6 +334,7 @@ final class SoakBench {
     row.put("table_bytes", health.tableBytes());
     row.put("indexes_bytes", health.indexesBytes());
     row.put("claim_index_bytes", health.claimIndexBytes());
+    row.put("history_bytes", health.historyBytes());
     row.put("n_live_tup", health.liveTuples());
     row.put("n_dead_tup", health.deadTuples());
     row.put("autovacuums", health.autovacuumCount() - atStart.autovacuumCount());
@@ -347,7 +348,7 @@ final class SoakBench {
         Locale.ROOT,
         "soak %7.1fs: submitted %,d, started %,d, completed %,d, backlog %,d;"
             + " submit->start ms p50 %s p95 %s p99 %s max %s; table %s, indexes %s,"
-            + " claim index %s; live %,d, dead %,d tuples; autovacuums %d",
+            + " claim index %s; history %s; live %,d, dead %,d tuples; autovacuums %d",
         row.path("elapsed_s").asDouble(),
         row.path("submitted").asLong(),
         row.path("started").asLong(),
@@ -360,6 +361,7 @@ final class SoakBench {
         megabytes(row.path("table_bytes").asLong()),
         megabytes(row.path("indexes_bytes").asLong()),
         megabytes(row.path("claim_index_bytes").asLong()),
+        megabytes(row.path("history_bytes").asLong()),
         row.path("n_live_tup").asLong(),
         row.path("n_dead_tup").asLong(),
         row.path("autovacuums").asLong());
@@ -374,7 +376,8 @@ final class SoakBench {
     }
     ObjectNode first = (ObjectNode) intervals.get(0);
     ObjectNode last = (ObjectNode) intervals.get(intervals.size() - 1);
-    for (String field : List.of("table_bytes", "indexes_bytes", "claim_index_bytes")) {
+    for (String field :
+        List.of("table_bytes", "indexes_bytes", "claim_index_bytes", "history_bytes")) {
       summary.put(field + "_at_start", atStart.toJson().path(field).asLong());
     }
     summary.put("n_dead_tup_at_start", atStart.deadTuples());
@@ -383,7 +386,8 @@ final class SoakBench {
       ObjectNode figures = summary.putObject(moment);
       figures.set("p99_ms", row.at("/latency/p99_ms"));
       for (String field :
-          List.of("table_bytes", "indexes_bytes", "claim_index_bytes", "n_dead_tup")) {
+          List.of(
+              "table_bytes", "indexes_bytes", "claim_index_bytes", "history_bytes", "n_dead_tup")) {
         figures.set(field, row.path(field));
       }
     }

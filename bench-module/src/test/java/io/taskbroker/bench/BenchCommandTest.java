@@ -105,7 +105,7 @@ class BenchCommandTest {
   @Test
   void drainReportsTheJobsTableHealthAfterTheDrainAndBeforeCleanup() {
     JsonNode health = report.at("/drain/runs/0/table_health");
-    assertThat(health.path("table").asText()).isEqualTo("taskbroker.jobs");
+    assertThat(health.path("table").asText()).isEqualTo("taskbroker.job_queue");
     for (String moment : new String[] {"at_start", "after_drain", "before_cleanup"}) {
       JsonNode snapshot = health.path(moment);
       assertThat(snapshot.path("n_live_tup").isIntegralNumber()).as(moment).isTrue();

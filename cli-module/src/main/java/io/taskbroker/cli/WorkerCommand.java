@@ -125,6 +125,16 @@ final class WorkerCommand implements Callable<Integer> {
   Retention retention;
 
   @Option(
+      names = "--history-after",
+      paramLabel = "DURATION",
+      defaultValue = "1m",
+      converter = DurationConverter.class,
+      description =
+          "Move finished jobs this old from taskbroker.job_queue to the partitioned history"
+              + " (taskbroker.jobs shows both). Default: 1m.")
+  Duration historyAfter;
+
+  @Option(
       names = "--timeout",
       paramLabel = "DURATION",
       converter = DurationConverter.class,
@@ -192,6 +202,7 @@ final class WorkerCommand implements Callable<Integer> {
             .lease(lease)
             .drainTimeout(drainTimeout)
             .retention(retention.keep())
+            .historyAfter(historyAfter)
             .defaultTimeout(timeout)
             .prefetch(prefetch);
     WorkerConfig config = configBuilder.build();

@@ -37,7 +37,7 @@ class BatchWritesUnderStaleStatisticsTest extends MigratedDatabaseTest {
         "INSERT INTO taskbroker.jobs (plugin, status, attempt, started_at, completed_at)"
             + " SELECT 'history', 'completed', 1, now(), now() FROM generate_series(1, ?)",
         HISTORY);
-    update(connection, "ANALYZE taskbroker.jobs");
+    update(connection, "ANALYZE taskbroker.job_queue");
   }
 
   @Test
@@ -115,9 +115,9 @@ class BatchWritesUnderStaleStatisticsTest extends MigratedDatabaseTest {
     List<JsonNode> updates =
         plans.stream()
             .filter(plan -> "Update".equals(plan.path("Operation").asText()))
-            .filter(plan -> "jobs".equals(plan.path("Relation Name").asText()))
+            .filter(plan -> "job_queue".equals(plan.path("Relation Name").asText()))
             .toList();
-    assertThat(updates).as("the UPDATE of taskbroker.jobs among %s", plans).hasSize(1);
+    assertThat(updates).as("the UPDATE of taskbroker.job_queue among %s", plans).hasSize(1);
     JsonNode update = updates.get(0);
     List<String> reads = new ArrayList<>();
     collectReads(update, update.path("Alias").asText(), reads);
@@ -130,7 +130,7 @@ class BatchWritesUnderStaleStatisticsTest extends MigratedDatabaseTest {
   private static void collectReads(JsonNode node, String alias, List<String> reads) {
     String type = node.path("Node Type").asText();
     if (!type.equals("ModifyTable")
-        && "jobs".equals(node.path("Relation Name").asText())
+        && "job_queue".equals(node.path("Relation Name").asText())
         && alias.equals(node.path("Alias").asText())) {
       reads.add(node.has("Index Name") ? type + " using " + node.get("Index Name").asText() : type);
     }

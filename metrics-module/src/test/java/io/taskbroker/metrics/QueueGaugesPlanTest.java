@@ -42,7 +42,7 @@ class QueueGaugesPlanTest {
           "INSERT INTO taskbroker.jobs (queue, plugin, status, attempt, worker_id, started_at,"
               + " lease_expires_at) SELECT 'q1', 'p', 'running', 1, 'w', now(),"
               + " now() + interval '1 minute' FROM generate_series(1, 20)");
-      statement.execute("VACUUM ANALYZE taskbroker.jobs");
+      statement.execute("VACUUM ANALYZE taskbroker.job_queue");
 
       StringBuilder plan = new StringBuilder();
       try (ResultSet rows = statement.executeQuery("EXPLAIN " + query)) {

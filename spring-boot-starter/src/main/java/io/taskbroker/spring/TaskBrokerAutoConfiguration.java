@@ -172,6 +172,7 @@ public class TaskBrokerAutoConfiguration {
     setIfPresent(worker.getRetryBaseDelay(), config::retryBaseDelay);
     setIfPresent(worker.getRetryMaxDelay(), config::retryMaxDelay);
     setIfPresent(worker.getRetention(), config::retention);
+    setIfPresent(worker.getHistoryAfter(), config::historyAfter);
     return config;
   }
 }

@@ -128,6 +128,12 @@ public class TaskBrokerProperties {
     /** How long finished jobs are kept before the pruner deletes them. */
     private Duration retention = Duration.ofDays(7);
 
+    /**
+     * How long a finished job stays in taskbroker.job_queue before the history mover takes it to
+     * the partitioned history (taskbroker.jobs shows both).
+     */
+    private Duration historyAfter = Duration.ofMinutes(1);
+
     public boolean isEnabled() {
       return enabled;
     }
@@ -222,6 +228,14 @@ public class TaskBrokerProperties {
 
     public void setRetention(Duration retention) {
       this.retention = retention;
+    }
+
+    public Duration getHistoryAfter() {
+      return historyAfter;
+    }
+
+    public void setHistoryAfter(Duration historyAfter) {
+      this.historyAfter = historyAfter;
     }
   }
 

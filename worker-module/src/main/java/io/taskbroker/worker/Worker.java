@@ -18,6 +18,7 @@ import io.taskbroker.worker.internal.JobListeners;
 import io.taskbroker.worker.internal.PeriodicTask;
 import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.Supervisor;
+import io.taskbroker.worker.maintenance.HistoryMover;
 import io.taskbroker.worker.maintenance.Pruner;
 import io.taskbroker.worker.maintenance.Rescuer;
 import io.taskbroker.worker.notify.WorkerNotifications;
@@ -75,6 +76,7 @@ public final class Worker implements AutoCloseable {
   private final Registration registration;
   private final Rescuer rescuer;
   private final Pruner pruner;
+  private final HistoryMover historyMover;
   private final WorkerNotifications notifications;
   private final Duration listenTimeout;
   private final LocalWakeups wakeups;
@@ -196,6 +198,14 @@ public final class Worker implements AutoCloseable {
                 config.retention(),
                 config.pruneInterval(),
                 supervisor.unit("pruner", stallBound(config.pruneInterval())));
+    this.historyMover =
+        config.historyAfter() == null
+            ? null
+            : new HistoryMover(
+                new JobRepository(database),
+                config.historyAfter(),
+                supervisor.unit(
+                    "history-mover", stallBound(HistoryMover.interval(config.historyAfter()))));
     // The notifier's threads wait between notifications: they have no rounds to watch (polling
     // covers a silent one), but a death on them stops the worker like any other unit's.
     Supervisor.Unit notifier = supervisor.unit("notifier", Duration.ofDays(36_500));
@@ -229,6 +239,9 @@ public final class Worker implements AutoCloseable {
     }
     if (pruner != null) {
       background.add(pruner);
+    }
+    if (historyMover != null) {
+      background.add(historyMover);
     }
     background.add(scheduler);
     background.add(executor);
@@ -303,8 +316,9 @@ public final class Worker implements AutoCloseable {
       if (!repository.autovacuumOn()) {
         LOG.warn(
             "autovacuum is off on this PostgreSQL server: the dead rows every claimed and finished"
-                + " job leaves pile up in taskbroker.jobs and its claim index, and claims slow down"
-                + " as they do. Turn autovacuum on, or run VACUUM taskbroker.jobs regularly.");
+                + " job leaves pile up in taskbroker.job_queue and its claim index, and claims slow"
+                + " down as they do. Turn autovacuum on, or run VACUUM taskbroker.job_queue"
+                + " regularly.");
       }
     } catch (RuntimeException e) {
       LOG.debug("Could not read the autovacuum setting", e);
@@ -344,7 +358,8 @@ public final class Worker implements AutoCloseable {
   /**
    * Test hook: the unit's own thread throws {@code error} at its next round, as if its machinery
    * had failed there. Units: {@code completer}, {@code heartbeat}, {@code producer-<queue>}, {@code
-   * rescuer}, {@code pruner}, {@code watchdog}, {@code notifier} (at its next notification).
+   * rescuer}, {@code pruner}, {@code history-mover}, {@code watchdog}, {@code notifier} (at its
+   * next notification).
    */
   void injectFault(String unit, Error error) {
     supervisor

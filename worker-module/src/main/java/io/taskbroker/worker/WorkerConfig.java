@@ -34,6 +34,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param retention how long finished jobs are kept before the pruner deletes them; null keeps them
  *     forever
  * @param pruneInterval how often the pruner runs
+ * @param historyAfter how long a finished job stays in job_queue before the history mover takes it
+ *     to the partitioned history (V12), so job_queue stays the size of the live jobs; null leaves
+ *     finished jobs in job_queue (the pruner still deletes them after the retention)
  * @param maxResultBytes the largest result recorded, in UTF-8 bytes of its JSON; a job whose result
  *     is larger ends failed, saying so
  * @param listeners told of every step of every job (metrics, logging context); a listener's failure
@@ -62,6 +65,7 @@ public record WorkerConfig(
     Duration completerRetryLimit,
     Duration retention,
     Duration pruneInterval,
+    Duration historyAfter,
     boolean rescuerEnabled,
     InstantSource clock,
     long maxResultBytes,
@@ -84,6 +88,7 @@ public record WorkerConfig(
   public static final Duration DEFAULT_COMPLETER_RETRY_LIMIT = Duration.ofMinutes(10);
   public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
   public static final Duration DEFAULT_PRUNE_INTERVAL = Duration.ofMinutes(1);
+  public static final Duration DEFAULT_HISTORY_AFTER = Duration.ofMinutes(1);
   public static final long DEFAULT_MAX_RESULT_BYTES = 16L * 1024 * 1024;
   public static final Duration DEFAULT_SCHEDULER_INTERVAL = Duration.ofSeconds(1);
 
@@ -170,6 +175,9 @@ public record WorkerConfig(
       positive("retention", retention, Duration.ZERO);
     }
     positive("prune interval", pruneInterval, Duration.ofMillis(50));
+    if (historyAfter != null && historyAfter.isNegative()) {
+      throw new InvalidConfigException("history after must not be negative, got " + historyAfter);
+    }
     if (maxResultBytes < 1 || maxResultBytes > MAX_MAX_RESULT_BYTES) {
       throw new InvalidConfigException(
           "max result bytes must be between 1 and "
@@ -257,6 +265,7 @@ public record WorkerConfig(
     private Duration completerRetryLimit = DEFAULT_COMPLETER_RETRY_LIMIT;
     private Duration retention = DEFAULT_RETENTION;
     private Duration pruneInterval = DEFAULT_PRUNE_INTERVAL;
+    private Duration historyAfter = DEFAULT_HISTORY_AFTER;
     private boolean rescuerEnabled = true;
     private InstantSource clock = InstantSource.system();
     private long maxResultBytes = DEFAULT_MAX_RESULT_BYTES;
@@ -365,6 +374,12 @@ public record WorkerConfig(
       return this;
     }
 
+    /** Null leaves finished jobs in job_queue: no history mover. */
+    public Builder historyAfter(Duration historyAfter) {
+      this.historyAfter = historyAfter;
+      return this;
+    }
+
     public Builder rescuerEnabled(boolean rescuerEnabled) {
       this.rescuerEnabled = rescuerEnabled;
       return this;
@@ -429,6 +444,7 @@ public record WorkerConfig(
           completerRetryLimit,
           retention,
           pruneInterval,
+          historyAfter,
           rescuerEnabled,
           clock,
           maxResultBytes,

@@ -77,7 +77,7 @@ class WorkerConnectionsTest extends WorkerDatabaseTest {
         TestWorkers.config("lost-notify", 2).pollInterval(Duration.ofMillis(500)).build(),
         quick);
     // Every notification of a new job is lost: the insert trigger does not fire.
-    jobs.execute("ALTER TABLE taskbroker.jobs DISABLE TRIGGER jobs_notify_insert");
+    jobs.execute("ALTER TABLE taskbroker.job_queue DISABLE TRIGGER jobs_notify_insert");
     try {
       List<UUID> ids = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
@@ -88,7 +88,7 @@ class WorkerConnectionsTest extends WorkerDatabaseTest {
       }
       assertThat(quick.executionCounts()).containsOnlyKeys(ids).allSatisfy((id, n) -> n.equals(1));
     } finally {
-      jobs.execute("ALTER TABLE taskbroker.jobs ENABLE TRIGGER jobs_notify_insert");
+      jobs.execute("ALTER TABLE taskbroker.job_queue ENABLE TRIGGER jobs_notify_insert");
     }
   }
 

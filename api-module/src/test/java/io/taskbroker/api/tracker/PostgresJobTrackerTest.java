@@ -51,7 +51,11 @@ class PostgresJobTrackerTest extends JobTrackerContract {
 
   @BeforeEach
   void createTracker(TestInfo test) {
-    client.database().jdbi().useHandle(handle -> handle.execute("TRUNCATE taskbroker.jobs"));
+    client
+        .database()
+        .jdbi()
+        .useHandle(
+            handle -> handle.execute("TRUNCATE taskbroker.job_queue, taskbroker.job_history"));
     String queue = "tracker-" + test.getTestMethod().orElseThrow().getName();
     tracker = new PostgresJobTracker(client, queue);
     worker = new FakeWorker(client, "fake-" + queue);

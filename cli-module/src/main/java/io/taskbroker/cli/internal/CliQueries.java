@@ -34,7 +34,7 @@ public final class CliQueries {
       SELECT w.id, w.host, w.pid, w.queues::text AS queues,
              array_to_string(ARRAY(SELECT unnest(w.plugins) ORDER BY 1), ',') AS plugins, w.concurrency,
              w.started_at, w.last_heartbeat_at,
-             (SELECT count(*) FROM taskbroker.jobs j
+             (SELECT count(*) FROM taskbroker.job_queue j
                WHERE j.status = 'running' AND j.worker_id = w.id) AS running
         FROM taskbroker.workers w
        ORDER BY w.started_at, w.id

@@ -28,9 +28,10 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
 
 /**
- * The client's statements on {@code taskbroker.jobs}: insert, read, cancel, prune. Every method
- * either takes the caller's {@link Handle} (to run in the caller's transaction) or opens its own.
- * Stateless apart from the Jdbi; thread-safe.
+ * The client's statements on the jobs (job_queue, job_history and the {@code taskbroker.jobs} view
+ * over both): insert, read, cancel, prune, move to the history. Every method either takes the
+ * caller's {@link Handle} (to run in the caller's transaction) or opens its own. Stateless apart
+ * from the Jdbi; thread-safe.
  *
  * <p>Not a user API: the client in {@code taskbroker-api} wraps it.
  */
@@ -42,6 +43,7 @@ public final class JobRepository {
   private static final String JOB_STATUSES = Sql.load("job_statuses");
   private static final String CANCEL_JOB = Sql.load("cancel_job");
   private static final String PRUNE_JOBS = Sql.load("prune_jobs");
+  private static final String PRUNE_HISTORY = Sql.load("prune_history");
   private static final String QUEUE_STATS = Sql.load("queue_stats");
 
   private static final int PRUNE_BATCH = 5_000;
@@ -230,7 +232,7 @@ public final class JobRepository {
 
   /**
    * Deletes finished jobs (of the given final statuses) that finished more than {@code olderThan}
-   * ago, in batches so no statement holds locks for long.
+   * ago, from job_queue and from the history, in batches so no statement holds locks for long.
    *
    * @return how many jobs were deleted
    */
@@ -245,24 +247,32 @@ public final class JobRepository {
    */
   public long prune(Duration olderThan, Set<JobStatus> statuses, String queue) {
     long total = 0;
-    while (true) {
-      int deleted = pruneBatch(olderThan, statuses, queue, PRUNE_BATCH);
-      total += deleted;
-      if (deleted < PRUNE_BATCH) {
-        return total;
+    for (String sql : List.of(PRUNE_JOBS, PRUNE_HISTORY)) {
+      while (true) {
+        int deleted = pruneBatch(sql, olderThan, statuses, queue, PRUNE_BATCH);
+        total += deleted;
+        if (deleted < PRUNE_BATCH) {
+          break;
+        }
       }
     }
+    return total;
   }
 
   /**
-   * One batch of {@link #prune(Duration, Set, String)}: deletes at most {@code limit} such jobs,
-   * skipping rows another statement holds. Fewer than {@code limit} deleted means none were left
-   * (apart from held ones).
+   * One batch of {@link #prune(Duration, Set, String)} in job_queue (where finished jobs wait for
+   * the history mover): deletes at most {@code limit} such jobs, skipping rows another statement
+   * holds. Fewer than {@code limit} deleted means none were left (apart from held ones).
    *
    * @param queue the queue to prune, or null for every queue
    * @return how many jobs were deleted
    */
   public int pruneBatch(Duration olderThan, Set<JobStatus> statuses, String queue, int limit) {
+    return pruneBatch(PRUNE_JOBS, olderThan, statuses, queue, limit);
+  }
+
+  private int pruneBatch(
+      String sql, Duration olderThan, Set<JobStatus> statuses, String queue, int limit) {
     for (JobStatus status : statuses) {
       if (!status.isFinal()) {
         throw new InvalidJobException(
@@ -279,12 +289,50 @@ public final class JobRepository {
     return call(
         handle ->
             handle
-                .createUpdate(PRUNE_JOBS)
+                .createUpdate(sql)
                 .bind("older_than_ms", olderThan.toMillis())
                 .bindArray("statuses", String.class, names)
                 .bind("queue", queue)
                 .bind("batch_size", limit)
                 .execute());
+  }
+
+  /**
+   * One batch of the history mover: at most {@code limit} jobs that finished more than {@code
+   * finishedBefore} ago leave job_queue for the history, oldest first, in one statement (a job is
+   * in exactly one of the two at every instant). Rows another statement holds are skipped.
+   *
+   * @return how many moved
+   */
+  public int moveToHistory(Duration finishedBefore, int limit) {
+    return call(
+        handle ->
+            handle
+                .createQuery(
+                    "SELECT taskbroker.move_to_history("
+                        + "now() - :after_ms * interval '1 millisecond', :limit)")
+                .bind("after_ms", finishedBefore.toMillis())
+                .bind("limit", limit)
+                .mapTo(Integer.class)
+                .one());
+  }
+
+  /**
+   * Drops the history's daily partitions that end more than {@code olderThan} ago: retention
+   * without DELETE, exact to a day.
+   *
+   * @return how many partitions were dropped
+   */
+  public int dropHistoryOlderThan(Duration olderThan) {
+    return call(
+        handle ->
+            handle
+                .createQuery(
+                    "SELECT taskbroker.drop_history_before("
+                        + "now() - :older_than_ms * interval '1 millisecond')")
+                .bind("older_than_ms", olderThan.toMillis())
+                .mapTo(Integer.class)
+                .one());
   }
 
   /** The batch {@link #prune(Duration, Set, String)} deletes per statement. */

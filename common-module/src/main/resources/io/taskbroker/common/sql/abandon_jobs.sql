@@ -7,7 +7,7 @@
 -- order, like the completer, the heartbeat and the hand-back.
 WITH mine AS (
     SELECT id
-      FROM taskbroker.jobs
+      FROM taskbroker.job_queue
      WHERE status = 'running' AND worker_id = :worker_id
      ORDER BY id
        FOR UPDATE),
@@ -17,8 +17,8 @@ decided AS (
                 WHEN j.attempt >= j.max_attempts THEN 'failed'
                 ELSE 'pending' END AS new_status,
            'worker ' || j.worker_id || ' exited while running the job: ' || :reason AS message
-      FROM taskbroker.jobs j JOIN mine ON mine.id = j.id)
-UPDATE taskbroker.jobs j
+      FROM taskbroker.job_queue j JOIN mine ON mine.id = j.id)
+UPDATE taskbroker.job_queue j
    SET status = d.new_status,
        completed_at = CASE WHEN d.new_status = 'pending' THEN NULL ELSE now() END,
        run_at = CASE WHEN d.new_status = 'pending' AND j.attempt > 1

@@ -12,7 +12,7 @@
 -- back short.
 WITH picked AS (
     SELECT id
-      FROM taskbroker.jobs
+      FROM taskbroker.job_queue
      WHERE status = 'pending'
        AND queue = :queue
        AND run_at <= now()
@@ -29,7 +29,7 @@ WITH picked AS (
      ORDER BY priority, run_at, id
      LIMIT :limit
      FOR UPDATE SKIP LOCKED)
-UPDATE taskbroker.jobs j
+UPDATE taskbroker.job_queue j
    SET status = 'running',
        attempt = j.attempt + 1,
        worker_id = :worker_id,

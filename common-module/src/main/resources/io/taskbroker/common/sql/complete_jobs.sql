@@ -27,7 +27,7 @@ locked AS MATERIALIZED (
       FROM (SELECT * FROM outcome ORDER BY id) o
       CROSS JOIN LATERAL (
           SELECT status, worker_id, attempt, cancel_requested_at
-            FROM taskbroker.jobs
+            FROM taskbroker.job_queue
            WHERE id = o.id
              FOR UPDATE) j),
 decided AS (
@@ -37,7 +37,7 @@ decided AS (
       FROM locked l
      WHERE l.held_status = 'running' AND l.held_by = :worker_id AND l.held_attempt = l.attempt)
 -- The rows are locked and fenced above, so the update finds them by id alone.
-UPDATE taskbroker.jobs j
+UPDATE taskbroker.job_queue j
    SET status = d.new_status,
        completed_at = CASE WHEN d.new_status = 'pending' THEN NULL ELSE now() END,
        result = CASE WHEN d.new_status = 'completed' THEN d.result END,

@@ -2,7 +2,7 @@
 -- acts on a cancel only for the jobs this finds, those still running under it whose cancel
 -- was requested in the table. One primary-key probe per id, batched for bursts.
 SELECT id
-  FROM taskbroker.jobs
+  FROM taskbroker.job_queue
  WHERE id = ANY (CAST(:ids AS uuid[]))
    AND status = 'running'
    AND worker_id = :worker_id

@@ -4,11 +4,11 @@
 -- the heartbeat.
 WITH mine AS (
     SELECT id
-      FROM taskbroker.jobs
+      FROM taskbroker.job_queue
      WHERE status = 'running' AND worker_id = :worker_id
      ORDER BY id
        FOR UPDATE)
-UPDATE taskbroker.jobs j
+UPDATE taskbroker.job_queue j
    SET status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'pending' END,
        completed_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN now() END,
        attempt = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.attempt

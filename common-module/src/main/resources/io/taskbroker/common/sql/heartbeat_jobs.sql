@@ -14,10 +14,10 @@ held AS MATERIALIZED (
       FROM (SELECT id FROM beat ORDER BY id) b
       CROSS JOIN LATERAL (
           SELECT status, worker_id, attempt
-            FROM taskbroker.jobs
+            FROM taskbroker.job_queue
            WHERE id = b.id
              FOR UPDATE) j)
-UPDATE taskbroker.jobs j
+UPDATE taskbroker.job_queue j
    SET heartbeat_at = now(),
        lease_expires_at = now() + :lease_ms * interval '1 millisecond',
        progress = coalesce(b.progress, j.progress),

@@ -4,7 +4,7 @@
 -- when several workers rescue at once: each row is rescued by exactly one of them.
 WITH expired AS (
     SELECT id
-      FROM taskbroker.jobs
+      FROM taskbroker.job_queue
      WHERE status = 'running' AND lease_expires_at < now()
      ORDER BY lease_expires_at
      LIMIT :limit
@@ -17,8 +17,8 @@ decided AS (
            'worker ' || j.worker_id || ' lost the job: lease expired at '
                || to_char(j.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
                AS message
-      FROM taskbroker.jobs j JOIN expired e ON e.id = j.id)
-UPDATE taskbroker.jobs j
+      FROM taskbroker.job_queue j JOIN expired e ON e.id = j.id)
+UPDATE taskbroker.job_queue j
    SET status = d.new_status,
        completed_at = CASE WHEN d.new_status = 'pending' THEN NULL ELSE now() END,
        -- A job lost for the first time keeps its place in the queue (it did nothing wrong);

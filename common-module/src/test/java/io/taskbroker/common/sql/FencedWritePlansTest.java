@@ -43,7 +43,7 @@ class FencedWritePlansTest {
       sql.execute(
           "INSERT INTO taskbroker.jobs (plugin, status, attempt, started_at, completed_at)"
               + " SELECT 'history', 'completed', 1, now(), now() FROM generate_series(1, 20000)");
-      sql.execute("ANALYZE taskbroker.jobs");
+      sql.execute("ANALYZE taskbroker.job_queue");
       sql.execute(
           "INSERT INTO taskbroker.jobs (plugin, status, attempt, worker_id, started_at,"
               + " heartbeat_at, lease_expires_at)"
@@ -134,14 +134,14 @@ class FencedWritePlansTest {
     List<String> reads = new ArrayList<>();
     collectReadsOfJobs(plan, reads);
     assertThat(reads)
-        .as("every scan of taskbroker.jobs in %s", plan.toPrettyString())
+        .as("every scan of taskbroker.job_queue in %s", plan.toPrettyString())
         .isNotEmpty()
         .allMatch(read -> read.equals("Index Scan using jobs_pkey"));
   }
 
   private static void collectReadsOfJobs(JsonNode node, List<String> reads) {
     String type = node.path("Node Type").asText();
-    if ("jobs".equals(node.path("Relation Name").asText()) && !type.equals("ModifyTable")) {
+    if ("job_queue".equals(node.path("Relation Name").asText()) && !type.equals("ModifyTable")) {
       reads.add(node.has("Index Name") ? type + " using " + node.get("Index Name").asText() : type);
     }
     for (JsonNode child : node.path("Plans")) {

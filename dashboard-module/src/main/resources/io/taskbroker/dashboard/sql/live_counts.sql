@@ -7,11 +7,11 @@ SELECT p.queue,
        0                                         AS running,
        CAST(extract(epoch FROM now() - min(p.run_at) FILTER (WHERE p.run_at <= now())) * 1000
             AS bigint)                           AS oldest_ready_ms
-  FROM taskbroker.jobs p
+  FROM taskbroker.job_queue p
  WHERE p.status = 'pending'
  GROUP BY p.queue
 UNION ALL
 SELECT r.queue, 0, 0, count(*), NULL
-  FROM taskbroker.jobs r
+  FROM taskbroker.job_queue r
  WHERE r.status = 'running'
  GROUP BY r.queue

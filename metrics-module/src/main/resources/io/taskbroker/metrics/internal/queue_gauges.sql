@@ -9,12 +9,12 @@ WITH pending AS (
            count(*) FILTER (WHERE j.run_at <= now()) AS ready,
            count(*) FILTER (WHERE j.run_at > now())  AS scheduled,
            min(j.run_at) FILTER (WHERE j.run_at <= now()) AS oldest_ready_run_at
-      FROM taskbroker.jobs j
+      FROM taskbroker.job_queue j
      WHERE j.status = 'pending'
      GROUP BY j.queue
 ), running AS (
     SELECT j.queue, count(*) AS running
-      FROM taskbroker.jobs j
+      FROM taskbroker.job_queue j
      WHERE j.status = 'running'
      GROUP BY j.queue
 )

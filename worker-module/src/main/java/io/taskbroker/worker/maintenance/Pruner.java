@@ -7,35 +7,21 @@ import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
 import java.util.EnumSet;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deletes finished jobs older than the retention, in batches, so the jobs table stays small. Safe
- * when many workers run it (each batch skips rows another pruner holds). Thread-safe; start/stop
- * idempotent.
+ * Keeps finished jobs for the retention: drops the history's daily partitions that end before it
+ * (V12: no DELETE, no dead tuples), and deletes, in batches, finished jobs in job_queue older than
+ * it (those the history mover has not taken, or when it is off). Safe when many workers run it
+ * (each batch skips rows another pruner holds; partitions are dropped under a lock timeout).
+ * Thread-safe; start/stop idempotent.
  *
- * <p>A pass paces itself: after each full batch it rests {@value #REST_PER_WORK} times as long as
- * the batch took, so it keeps at most a quarter of one backend busy. Unpaced, a pass deleted its
- * whole backlog back to back: at 2,800 jobs/s that is 168,000 rows every minute, and on a first
- * start over a long history (or after shortening the retention) millions, while the claims and
- * completions share the server with it. A 5,000-row batch took 32-66 ms beside 10 million kept
- * jobs, so a paced pass still deletes about 19,000-37,000 rows a second per worker.
+ * <p>A pass paces its deletes ({@link PacedBatches}). A 5,000-row batch took 32-66 ms beside 10
+ * million kept jobs, so a paced pass still deletes about 19,000-37,000 rows a second per worker.
  */
 public final class Pruner implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Pruner.class);
-
-  /** Rest after a full batch, as a multiple of the time the batch took. */
-  static final int REST_PER_WORK = 3;
-
-  /** How a pass rests between batches; the tests record the rests instead of sleeping. */
-  interface Rest {
-    /**
-     * @throws InterruptedException when the pruner is being stopped
-     */
-    void rest(Duration duration) throws InterruptedException;
-  }
 
   private static final EnumSet<JobStatus> FINAL =
       EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED);
@@ -43,20 +29,14 @@ public final class Pruner implements Service {
   private final JobRepository jobs;
   private final Duration retention;
   private final int batchSize;
-  private final Rest rest;
+  private final PacedBatches.Rest rest;
   private final PeriodicTask task;
 
   /**
    * @param unit the supervised unit the pruner's thread is
    */
   public Pruner(JobRepository jobs, Duration retention, Duration interval, Supervisor.Unit unit) {
-    this(
-        jobs,
-        retention,
-        interval,
-        unit,
-        JobRepository.pruneBatchSize(),
-        duration -> TimeUnit.NANOSECONDS.sleep(duration.toNanos()));
+    this(jobs, retention, interval, unit, JobRepository.pruneBatchSize(), PacedBatches.SLEEP);
   }
 
   Pruner(
@@ -65,7 +45,7 @@ public final class Pruner implements Service {
       Duration interval,
       Supervisor.Unit unit,
       int batchSize,
-      Rest rest) {
+      PacedBatches.Rest rest) {
     this.jobs = jobs;
     this.retention = retention;
     this.batchSize = batchSize;
@@ -95,24 +75,14 @@ public final class Pruner implements Service {
    *     the next run retries)
    */
   public long pruneOnce() {
-    long deleted = 0;
-    while (true) {
-      long start = System.nanoTime();
-      int batch = jobs.pruneBatch(retention, FINAL, null, batchSize);
-      deleted += batch;
-      if (batch < batchSize) {
-        break;
-      }
-      try {
-        rest.rest(Duration.ofNanos(REST_PER_WORK * (System.nanoTime() - start)));
-      } catch (InterruptedException e) {
-        // Stopping: what is left waits for the next worker's pass.
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
+    long deleted =
+        PacedBatches.run(() -> jobs.pruneBatch(retention, FINAL, null, batchSize), batchSize, rest);
     if (deleted > 0) {
       LOG.info("Pruned {} finished job(s) older than {}", deleted, retention);
+    }
+    int dropped = jobs.dropHistoryOlderThan(retention);
+    if (dropped > 0) {
+      LOG.info("Dropped {} day(s) of job history older than {}", dropped, retention);
     }
     return deleted;
   }

@@ -113,7 +113,7 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
   void aBatchWithUnrecordableOutcomesIsWrittenForEveryOtherJob() {
     // One refusal no check in the worker foresees: only the database knows it.
     jobs.execute(
-        "ALTER TABLE taskbroker.jobs ADD CONSTRAINT test_refuses_result"
+        "ALTER TABLE taskbroker.job_queue ADD CONSTRAINT test_refuses_result"
             + " CHECK (result IS NULL OR NOT result @> '{\"refused_by_test\": true}') NOT VALID");
     try {
       ManualWorker claimer = new ManualWorker(database, "batch-writer");
@@ -164,7 +164,7 @@ class OutcomeIsolationTest extends WorkerDatabaseTest {
       }
       assertThat(completer.writtenCount()).isEqualTo(claimed.size());
     } finally {
-      jobs.execute("ALTER TABLE taskbroker.jobs DROP CONSTRAINT test_refuses_result");
+      jobs.execute("ALTER TABLE taskbroker.job_queue DROP CONSTRAINT test_refuses_result");
     }
   }
 

@@ -134,7 +134,7 @@ class ProgressIsolationTest extends WorkerDatabaseTest {
   void progressTheDatabaseStillRefusesIsDroppedForThatJobAloneAndItsLeaseIsExtended() {
     // A refusal no check in the worker can foresee: the heartbeat must find the job at fault.
     jobs.execute(
-        "ALTER TABLE taskbroker.jobs ADD CONSTRAINT test_refuses_progress"
+        "ALTER TABLE taskbroker.job_queue ADD CONSTRAINT test_refuses_progress"
             + " CHECK (progress_message IS DISTINCT FROM '"
             + REFUSED_BY_THE_TEST
             + "') NOT VALID");
@@ -177,7 +177,7 @@ class ProgressIsolationTest extends WorkerDatabaseTest {
         assertThat(plugin.executions(id)).isEqualTo(1);
       }
     } finally {
-      jobs.execute("ALTER TABLE taskbroker.jobs DROP CONSTRAINT test_refuses_progress");
+      jobs.execute("ALTER TABLE taskbroker.job_queue DROP CONSTRAINT test_refuses_progress");
     }
   }
 }

@@ -272,7 +272,7 @@ class ChaosIT extends ProcessIt {
             + " CASE WHEN NEW.status = 'completed' THEN NEW.result END);"
             + " RETURN NULL; END $$");
     db.execute(
-        "CREATE TRIGGER it_final_writes AFTER UPDATE ON taskbroker.jobs FOR EACH ROW"
+        "CREATE TRIGGER it_final_writes AFTER UPDATE ON taskbroker.job_queue FOR EACH ROW"
             + " WHEN (OLD.status IS DISTINCT FROM NEW.status"
             + " AND (NEW.status IN ('completed', 'failed', 'cancelled')"
             + " OR OLD.status IN ('completed', 'failed', 'cancelled')))"

@@ -232,7 +232,7 @@ class QueueLimitsIT extends ProcessIt {
   private static ItDatabase fresh(TestDatabase testDatabase) {
     ItDatabase database = ItDatabase.of(testDatabase).prepare();
     database.execute(
-        "TRUNCATE taskbroker.jobs, taskbroker.queues, taskbroker.queue_starts, taskbroker.workers,"
+        "TRUNCATE taskbroker.job_queue, taskbroker.job_history, taskbroker.queues, taskbroker.queue_starts, taskbroker.workers,"
             + " it_executions, it_finished");
     return database;
   }

@@ -65,7 +65,7 @@ class PrunerTest extends WorkerDatabaseTest {
     return ids;
   }
 
-  private static Pruner pacedPruner(int batchSize, Pruner.Rest rest) {
+  private static Pruner pacedPruner(int batchSize, PacedBatches.Rest rest) {
     return new Pruner(
         new JobRepository(database),
         RETENTION,

@@ -64,7 +64,7 @@ class ResumedClaimTest extends WorkerDatabaseTest {
     try (Connection other = database.dataSource().getConnection()) {
       other.setAutoCommit(false);
       try (Statement lock = other.createStatement()) {
-        lock.execute("SELECT 1 FROM taskbroker.jobs WHERE id = '" + held + "' FOR UPDATE");
+        lock.execute("SELECT 1 FROM taskbroker.job_queue WHERE id = '" + held + "' FOR UPDATE");
       }
       // A poll far away: nothing but the producer's own claims can find the job once unlocked.
       workers.start(

@@ -167,7 +167,7 @@ class RolesTest extends WorkerDatabaseTest {
       assertDenied(connection, "INSERT INTO taskbroker.jobs (plugin) VALUES ('x')");
       assertDenied(connection, "UPDATE taskbroker.jobs SET priority = 1");
       assertDenied(connection, "DELETE FROM taskbroker.jobs");
-      assertDenied(connection, "SELECT id FROM taskbroker.jobs FOR UPDATE");
+      assertDenied(connection, "SELECT id FROM taskbroker.job_queue FOR UPDATE");
       assertDenied(connection, "DELETE FROM taskbroker.workers");
       assertDenied(connection, "SELECT taskbroker.submit('x')");
       assertDenied(connection, "SELECT taskbroker.cancel('" + id + "')");
