@@ -164,6 +164,46 @@ class QueueControlsRolesTest extends WorkerDatabaseTest {
   }
 
   @Test
+  void inTheHistoryRolesSeeAndChangeWhatTheyDidBefore() throws Exception {
+    String alice = roles.create("alice", "taskbroker_submitter");
+    String bob = roles.create("bob", "taskbroker_submitter");
+    String workerLogin = roles.create("worker", "taskbroker_worker");
+    String reader = roles.create("reader", "taskbroker_reader");
+    try (Connection a = roles.connect(alice);
+        Connection b = roles.connect(bob);
+        Connection w = roles.connect(workerLogin);
+        Connection r = roles.connect(reader)) {
+      UUID alices = failedJobOf(a, "roles-hq");
+      UUID bobs = failedJobOf(b, "roles-hq");
+      // The worker role runs the mover (V12), as a worker process does.
+      assertThat(queryString(w, "SELECT taskbroker.move_to_history(now(), 100)")).isEqualTo("2");
+      assertThat(queryString(w, "SELECT taskbroker.drop_history_before(now() - interval '7 days')"))
+          .isEqualTo("0");
+      assertThat(
+              jobs.queryLong(
+                  "SELECT count(*) FROM taskbroker.job_history WHERE id IN (?, ?)", alices, bobs))
+          .isEqualTo(2);
+      // A reader sees both through the view; a submitter reads only through the functions.
+      assertThat(queryString(r, "SELECT count(*) FROM taskbroker.jobs WHERE queue = 'roles-hq'"))
+          .isEqualTo("2");
+      assertDenied(a, "SELECT count(*) FROM taskbroker.job_history");
+      assertDenied(a, "SELECT taskbroker.move_to_history(now(), 100)");
+      assertThat(queryString(a, "SELECT status FROM taskbroker.get_job('" + alices + "')"))
+          .isEqualTo("failed");
+      assertThat(queryString(a, "SELECT status FROM taskbroker.get_job('" + bobs + "')")).isNull();
+      assertThat(queryString(a, "SELECT taskbroker.retry('" + bobs + "')")).isNull();
+      assertThat(queryString(a, "SELECT taskbroker.retry('" + alices + "')")).isEqualTo("pending");
+      assertThat(jobs.queryLong("SELECT count(*) FROM taskbroker.job_queue WHERE id = ?", alices))
+          .isEqualTo(1);
+      assertThat(queryString(a, "SELECT taskbroker.delete_jobs(every_job => true)")).isEqualTo("1");
+      assertThat(jobs.status(bobs)).isEqualTo(JobStatus.FAILED);
+      assertThat(queryString(b, "SELECT taskbroker.delete_jobs(every_job => true)")).isEqualTo("1");
+      assertThat(jobs.queryLong("SELECT count(*) FROM taskbroker.jobs WHERE id = ?", bobs))
+          .isZero();
+    }
+  }
+
+  @Test
   void aWorkerRoleClaimsFromALimitedQueueWithinItsLimit() throws Exception {
     jobs.execute("SELECT taskbroker.set_queue_limits('roles-wq', global_concurrency => 2)");
     jobs.insertMany("roles-wq", "roles-wp", 5);
