@@ -217,6 +217,53 @@ class MigrationsTest {
   }
 
   @Test
+  void upgradingToTheHistorySplitKeepsEveryJobWhereItWasAndMovesNone() throws Exception {
+    try (TestDatabase db = PostgresServer.get().createDatabase()) {
+      Flyway.configure()
+          .dataSource(db.dataSource())
+          .locations("filesystem:" + MIGRATIONS.toAbsolutePath())
+          .schemas(Migrations.SCHEMA)
+          .createSchemas(true)
+          .table(Migrations.HISTORY_TABLE)
+          .target("11")
+          .load()
+          .migrate();
+      try (Connection connection = db.connect();
+          Statement statement = connection.createStatement()) {
+        statement.execute(
+            "INSERT INTO taskbroker.jobs (plugin, queue, status, completed_at) VALUES"
+                + " ('echo', 'upgrade', 'pending', NULL),"
+                + " ('echo', 'upgrade', 'completed', now() - interval '2 days'),"
+                + " ('echo', 'upgrade', 'failed', now() - interval '1 hour')");
+      }
+
+      assertThat(Migrations.migrate(db.dataSource()))
+          .as("V12 and every version after it")
+          .isEqualTo(migrationFiles().stream().filter(file -> version(file) >= 12).count());
+
+      try (Connection connection = db.connect();
+          Statement statement = connection.createStatement()) {
+        String byTable =
+            "SELECT string_agg(status, ',' ORDER BY status) FROM taskbroker.%s"
+                + " WHERE queue = 'upgrade'";
+        assertThat(JdbcHelpers.one(connection, String.class, byTable.formatted("jobs")))
+            .isEqualTo("completed,failed,pending");
+        assertThat(JdbcHelpers.one(connection, String.class, byTable.formatted("job_queue")))
+            .as("the migration moves nothing: the workers' movers do, paced")
+            .isEqualTo("completed,failed,pending");
+        assertThat(JdbcHelpers.one(connection, String.class, byTable.formatted("job_history")))
+            .isNull();
+        statement.execute("SELECT taskbroker.move_to_history(now(), 100)");
+        assertThat(JdbcHelpers.one(connection, String.class, byTable.formatted("job_history")))
+            .isEqualTo("completed,failed");
+        assertThat(JdbcHelpers.one(connection, String.class, byTable.formatted("jobs")))
+            .isEqualTo("completed,failed,pending");
+      }
+      assertSubmitWorks(db);
+    }
+  }
+
+  @Test
   void theJarCarriesEveryMigrationUnderTaskbrokersOwnLocationOnly() throws Exception {
     ClassLoader loader = Migrations.class.getClassLoader();
     for (Path file : migrationFiles()) {

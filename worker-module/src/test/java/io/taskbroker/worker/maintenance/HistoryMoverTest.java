@@ -1,10 +1,13 @@
 package io.taskbroker.worker.maintenance;
 
+import static io.taskbroker.worker.testing.Waits.within;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.sql.JobRepository;
 import io.taskbroker.worker.internal.Supervisor;
+import io.taskbroker.worker.testing.TestPlugin;
+import io.taskbroker.worker.testing.TestWorkers;
 import io.taskbroker.worker.testing.WorkerDatabaseTest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,6 +90,17 @@ class HistoryMoverTest extends WorkerDatabaseTest {
                 oldFailed))
         .isEqualTo(2);
     assertThat(mover(1000, duration -> {}).moveOnce()).isZero();
+  }
+
+  @Test
+  void aRunningWorkerMovesTheJobsItFinished() {
+    workers.start(
+        TestWorkers.config("history-worker", 2).historyAfter(Duration.ZERO),
+        TestPlugin.completing("p"));
+    List<UUID> ids = jobs.insertMany("history-worker", "p", 5);
+
+    within(15).until(() -> ids.stream().allMatch(id -> table(id).equals("job_history")));
+    assertThat(jobs.all(ids, JobStatus.COMPLETED)).isTrue();
   }
 
   @Test
