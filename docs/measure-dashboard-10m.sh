@@ -21,7 +21,7 @@ if [ -z "${KEEP:-}" ]; then
   # 10M finished jobs over the last 30 days: 3 queues, 5 plugins, 1 % failed, 0.5 % cancelled;
   # and a live backlog of 5,000 pending jobs, half of them scheduled an hour ahead.
   psql -qX -v ON_ERROR_STOP=1 -d "$DB" <<'SQL'
-INSERT INTO taskbroker.jobs (id, queue, plugin, payload, status, attempt, max_attempts,
+INSERT INTO taskbroker.job_queue (id, queue, plugin, payload, status, attempt, max_attempts,
                              created_at, run_at, started_at, completed_at, error)
 SELECT gen_random_uuid(), 'q' || (g % 3), 'plugin' || (g % 5), jsonb_build_object('n', g),
        CASE WHEN g % 100 = 0 THEN 'failed' WHEN g % 200 = 1 THEN 'cancelled' ELSE 'completed' END,
@@ -29,10 +29,10 @@ SELECT gen_random_uuid(), 'q' || (g % 3), 'plugin' || (g % 5), jsonb_build_objec
        CASE WHEN g % 100 = 0 THEN 'boom: timeout talking to service ' || (g % 7) END
   FROM generate_series(1, 10000000) g,
        LATERAL (SELECT now() - interval '30 days' * (1 - g / 10000000.0) AS t) tt;
-INSERT INTO taskbroker.jobs (queue, plugin, payload, status, run_at)
+INSERT INTO taskbroker.job_queue (queue, plugin, payload, status, run_at)
 SELECT 'q' || (g % 3), 'plugin1', '{}', 'pending', now() + (g % 2) * interval '1 hour'
   FROM generate_series(1, 5000) g;
-VACUUM ANALYZE taskbroker.jobs;
+VACUUM ANALYZE taskbroker.job_queue;
 SQL
 fi
 
