@@ -35,6 +35,11 @@ class HistoryMoverTest extends WorkerDatabaseTest {
     return live == 1 ? "job_queue" : history == 1 ? "job_history" : "none";
   }
 
+  private static long partitions() {
+    return jobs.queryLong(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'taskbroker.job_history'::regclass");
+  }
+
   private static HistoryMover mover(int batchSize, PacedBatches.Rest rest) {
     return new HistoryMover(
         new JobRepository(database),
@@ -154,9 +159,7 @@ class HistoryMoverTest extends WorkerDatabaseTest {
     jobs.finish(ancient, JobStatus.COMPLETED, Duration.ofDays(4));
     jobs.finish(yesterday, JobStatus.COMPLETED, Duration.ofHours(2));
     mover(1000, duration -> {}).moveOnce();
-    long partitions =
-        jobs.queryLong(
-            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'taskbroker.job_history'::regclass");
+    long partitions = partitions();
 
     Pruner pruner =
         new Pruner(
@@ -168,10 +171,7 @@ class HistoryMoverTest extends WorkerDatabaseTest {
 
     assertThat(table(ancient)).isEqualTo("none");
     assertThat(table(yesterday)).isEqualTo("job_history");
-    assertThat(
-            jobs.queryLong(
-                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'taskbroker.job_history'::regclass"))
-        .isLessThan(partitions);
+    assertThat(partitions()).isLessThan(partitions);
   }
 
   @Test
