@@ -44,6 +44,8 @@ public final class JobRepository {
   private static final String CANCEL_JOB = Sql.load("cancel_job");
   private static final String PRUNE_JOBS = Sql.load("prune_jobs");
   private static final String PRUNE_HISTORY = Sql.load("prune_history");
+  private static final String MOVE_TO_HISTORY = Sql.load("move_to_history");
+  private static final String DROP_HISTORY = Sql.load("drop_history");
   private static final String QUEUE_STATS = Sql.load("queue_stats");
 
   private static final int PRUNE_BATCH = 5_000;
@@ -308,9 +310,7 @@ public final class JobRepository {
     return call(
         handle ->
             handle
-                .createQuery(
-                    "SELECT taskbroker.move_to_history("
-                        + "now() - :after_ms * interval '1 millisecond', :limit)")
+                .createQuery(MOVE_TO_HISTORY)
                 .bind("after_ms", finishedBefore.toMillis())
                 .bind("limit", limit)
                 .mapTo(Integer.class)
@@ -327,9 +327,7 @@ public final class JobRepository {
     return call(
         handle ->
             handle
-                .createQuery(
-                    "SELECT taskbroker.drop_history_before("
-                        + "now() - :older_than_ms * interval '1 millisecond')")
+                .createQuery(DROP_HISTORY)
                 .bind("older_than_ms", olderThan.toMillis())
                 .mapTo(Integer.class)
                 .one());
