@@ -190,11 +190,13 @@ public final class Worker implements AutoCloseable {
                 listeners,
                 supervisor.unit("rescuer", stallBound(config.rescueInterval())))
             : null;
+    // Both maintenance units share one repository (stateless).
+    JobRepository maintenanceJobs = new JobRepository(database);
     this.pruner =
         config.retention() == null
             ? null
             : new Pruner(
-                new JobRepository(database),
+                maintenanceJobs,
                 config.retention(),
                 config.pruneInterval(),
                 supervisor.unit("pruner", stallBound(config.pruneInterval())));
@@ -202,7 +204,7 @@ public final class Worker implements AutoCloseable {
         config.historyAfter() == null
             ? null
             : new HistoryMover(
-                new JobRepository(database),
+                maintenanceJobs,
                 config.historyAfter(),
                 supervisor.unit(
                     "history-mover", stallBound(HistoryMover.interval(config.historyAfter()))));
