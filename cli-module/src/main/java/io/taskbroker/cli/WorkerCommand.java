@@ -153,6 +153,17 @@ final class WorkerCommand implements Callable<Integer> {
   int prefetch;
 
   @Option(
+      names = "--prefetch-max-wait",
+      paramLabel = "DURATION",
+      defaultValue = "100ms",
+      converter = DurationConverter.class,
+      description =
+          "How long a job claimed ahead may wait for a free slot here; past it (the jobs turned"
+              + " out slower than they had been) it goes back to pending, its attempt given back,"
+              + " for another worker. Default: 100ms.")
+  Duration prefetchMaxWait;
+
+  @Option(
       names = "--metrics-port",
       paramLabel = "PORT",
       description =
@@ -204,7 +215,8 @@ final class WorkerCommand implements Callable<Integer> {
             .retention(retention.keep())
             .historyAfter(historyAfter)
             .defaultTimeout(timeout)
-            .prefetch(prefetch);
+            .prefetch(prefetch)
+            .prefetchMaxWait(prefetchMaxWait);
     WorkerConfig config = configBuilder.build();
     DatabaseConfig databaseConfig =
         database.config(

@@ -148,7 +148,8 @@ public final class Worker implements AutoCloseable {
                   config.lease(),
                   config.pollInterval(),
                   config.maxClaimBatch(),
-                  config.prefetchLimit()),
+                  config.prefetchLimit(),
+                  config.prefetchMaxWait()),
               repository,
               queueSettings,
               active,
@@ -395,6 +396,14 @@ public final class Worker implements AutoCloseable {
   /** Jobs claimed ahead and waiting for a slot, across the queues (included in runningCount). */
   public int prefetchedCount() {
     return producers.values().stream().mapToInt(Producer::buffered).sum();
+  }
+
+  /**
+   * Jobs claimed ahead and given back unstarted because they waited {@link
+   * WorkerConfig#prefetchMaxWait()} for a slot, across the queues, since the worker started.
+   */
+  public long givenBackCount() {
+    return producers.values().stream().mapToLong(Producer::givenBackCount).sum();
   }
 
   /** Slots taken now, over every queue: jobs claimed and not yet handed back their slot. */

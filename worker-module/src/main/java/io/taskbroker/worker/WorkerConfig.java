@@ -48,6 +48,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *     free slots; {@link #PREFETCH_AUTO} (the default) as many as the claim batch. Either way a
  *     queue holds at most about 20 ms of its work ahead (its slots times 20 ms over its average run
  *     time)
+ * @param prefetchMaxWait the longest a job claimed ahead waits for one of its worker's slots; past
+ *     it (the queue's jobs turned out slower than the average said) it goes back to pending, its
+ *     attempt given back, for whichever worker has a free slot
  */
 public record WorkerConfig(
     String workerId,
@@ -72,7 +75,8 @@ public record WorkerConfig(
     List<JobLifecycleListener> listeners,
     List<ScheduleDefinition> schedules,
     Duration schedulerInterval,
-    int prefetch) {
+    int prefetch,
+    Duration prefetchMaxWait) {
 
   public static final String DEFAULT_QUEUE = "default";
   public static final int DEFAULT_CONCURRENCY = 10;
@@ -97,6 +101,12 @@ public record WorkerConfig(
    * queue's work) is then what bounds the buffer.
    */
   public static final int PREFETCH_AUTO = -1;
+
+  /**
+   * {@link #prefetchMaxWait()}: five times the 20 ms of work a buffer is sized for, so a job waits
+   * that long only when the queue's jobs run far slower than they did.
+   */
+  public static final Duration DEFAULT_PREFETCH_MAX_WAIT = Duration.ofMillis(100);
 
   // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
   public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;
@@ -196,6 +206,7 @@ public record WorkerConfig(
       throw new InvalidConfigException(
           "prefetch must be between 0 and 10000 (or -1: up to the claim batch), got " + prefetch);
     }
+    positive("prefetch max wait", prefetchMaxWait, Duration.ofMillis(1));
     for (ScheduleDefinition schedule : schedules) {
       // The full check (cron-utils, java.time zones), before anything is written.
       Slots.parse(schedule.cron(), schedule.timeZone());
@@ -260,6 +271,7 @@ public record WorkerConfig(
     private int maxClaimBatch = DEFAULT_MAX_CLAIM_BATCH;
     private int completerBatch = DEFAULT_COMPLETER_BATCH;
     private int prefetch = PREFETCH_AUTO;
+    private Duration prefetchMaxWait = DEFAULT_PREFETCH_MAX_WAIT;
     private Duration retryBaseDelay = DEFAULT_RETRY_BASE_DELAY;
     private Duration retryMaxDelay = DEFAULT_RETRY_MAX_DELAY;
     private Duration completerRetryLimit = DEFAULT_COMPLETER_RETRY_LIMIT;
@@ -416,11 +428,20 @@ public record WorkerConfig(
 
     /**
      * Per queue, how many claimed jobs may wait beyond its slots while its jobs are short; 0 claims
-     * only into free slots. Default: as many as the queue's concurrency (capped at the claim
-     * batch).
+     * only into free slots. Default ({@link #PREFETCH_AUTO}): as many as the claim batch, and in
+     * any case no more than about 20 ms of the queue's work.
      */
     public Builder prefetch(int prefetch) {
       this.prefetch = prefetch;
+      return this;
+    }
+
+    /**
+     * How long a job claimed ahead may wait for a slot before it goes back for another worker.
+     * Default 100 ms.
+     */
+    public Builder prefetchMaxWait(Duration prefetchMaxWait) {
+      this.prefetchMaxWait = prefetchMaxWait;
       return this;
     }
 
@@ -451,7 +472,8 @@ public record WorkerConfig(
           listeners,
           List.copyOf(schedules.values()),
           schedulerInterval,
-          prefetch);
+          prefetch,
+          prefetchMaxWait);
     }
   }
 }

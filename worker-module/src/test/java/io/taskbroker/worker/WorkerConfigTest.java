@@ -38,6 +38,10 @@ class WorkerConfigTest {
         .isEqualTo(3);
     assertThat(WorkerConfig.builder().prefetch(0).build().prefetchLimit()).isZero();
     assertRejected(b -> b.prefetch(-2), "prefetch", "got -2");
+    assertThat(WorkerConfig.builder().build().prefetchMaxWait())
+        .isEqualTo(WorkerConfig.DEFAULT_PREFETCH_MAX_WAIT);
+    assertRejected(b -> b.prefetchMaxWait(Duration.ZERO), "prefetch max wait", "PT0S");
+    assertRejected(b -> b.prefetchMaxWait(null), "prefetch max wait", "null");
   }
 
   @Test
@@ -146,7 +150,8 @@ class WorkerConfigTest {
                     valid.listeners(),
                     valid.schedules(),
                     valid.schedulerInterval(),
-                    valid.prefetch()))
+                    valid.prefetch(),
+                    valid.prefetchMaxWait()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "PT3S", "half the lease", "PT2S");
     assertThatThrownBy(
@@ -174,7 +179,8 @@ class WorkerConfigTest {
                     valid.listeners(),
                     valid.schedules(),
                     valid.schedulerInterval(),
-                    valid.prefetch()))
+                    valid.prefetch(),
+                    valid.prefetchMaxWait()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("worker id", "' '");
     assertThatThrownBy(
@@ -202,7 +208,8 @@ class WorkerConfigTest {
                     valid.listeners(),
                     valid.schedules(),
                     valid.schedulerInterval(),
-                    valid.prefetch()))
+                    valid.prefetch(),
+                    valid.prefetchMaxWait()))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContainingAll("heartbeat interval", "null");
   }

@@ -29,6 +29,11 @@ public interface JobLifecycleListener {
     CANCELLED,
     /** Pending again later with its attempt given back. */
     SNOOZED,
+    /**
+     * Claimed ahead, then given back before it started (it waited too long for a slot here):
+     * pending again at once for any worker, its attempt given back.
+     */
+    GIVEN_BACK,
     /** No longer this worker's (rescued or handed back meanwhile); its outcome is dropped. */
     LOST
   }

@@ -419,6 +419,7 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
   /** Tells the listeners, after the write: their failures cannot cost the outcome. */
   private void finished(Outcomes.Write pending, JobStatus status) {
     RunningJob job = pending.job();
+    Instant started = job.startedAt();
     OutcomeKind kind;
     if (status == JobStatus.COMPLETED) {
       kind = OutcomeKind.COMPLETED;
@@ -426,10 +427,12 @@ public final class Completer extends BackgroundLoop implements OutcomeSink {
       kind = OutcomeKind.FAILED;
     } else if (status == JobStatus.CANCELLED) {
       kind = OutcomeKind.CANCELLED;
+    } else if (!pending.write().refundAttempt()) {
+      kind = OutcomeKind.RETRIED;
     } else {
-      kind = pending.write().refundAttempt() ? OutcomeKind.SNOOZED : OutcomeKind.RETRIED;
+      // A refunded attempt: a snooze, or a job claimed ahead and given back unstarted.
+      kind = started == null ? OutcomeKind.GIVEN_BACK : OutcomeKind.SNOOZED;
     }
-    Instant started = job.startedAt();
     Instant ended = job.decidedAt() != null ? job.decidedAt() : clock.instant();
     Duration run = started == null ? Duration.ZERO : Duration.between(started, ended);
     Duration latency =

@@ -226,6 +226,17 @@ public final class JobExecutor implements Service {
     handOver(job, new Outcome.Cancelled(reason));
   }
 
+  /**
+   * A job claimed ahead that will not start here after all (it waited too long for a slot): back to
+   * pending at once with its attempt given back, for any worker. Decided like a cancel, so a cancel
+   * racing it ends the job once; does nothing when the cancel came first.
+   */
+  public void giveBack(RunningJob job) {
+    if (job.decide(clock.instant())) {
+      handOver(job, new Outcome.GivenBack());
+    }
+  }
+
   /** Timeouts scheduled: one per job running under a timeout (a finished job's is removed). */
   public int timeoutsPending() {
     return watchdog.getQueue().size();

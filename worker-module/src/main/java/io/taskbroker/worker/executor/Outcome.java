@@ -29,4 +29,10 @@ public sealed interface Outcome {
 
   /** The job was cancelled while it ran. */
   record Cancelled(String reason) implements Outcome {}
+
+  /**
+   * The job was claimed ahead and never started here: pending again at once, its attempt given
+   * back, for any worker.
+   */
+  record GivenBack() implements Outcome {}
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbroker.common.Json;
 import io.taskbroker.common.sql.OutcomeWrite;
 import io.taskbroker.worker.internal.StorableText;
+import java.time.Duration;
 import java.time.InstantSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,6 +115,9 @@ public final class Outcomes {
     }
     if (outcome instanceof Outcome.Snooze snooze) {
       return new Write(running, OutcomeWrite.snoozed(job.id(), attempt, snooze.after()), 0, false);
+    }
+    if (outcome instanceof Outcome.GivenBack) {
+      return new Write(running, OutcomeWrite.snoozed(job.id(), attempt, Duration.ZERO), 0, false);
     }
     Outcome.Cancelled cancelled = (Outcome.Cancelled) outcome;
     return new Write(

@@ -84,6 +84,8 @@ final class OpenTelemetrySpans {
       return "snoozed";
     } else if (outcome instanceof Outcome.Cancelled) {
       return "cancelled";
+    } else if (outcome instanceof Outcome.GivenBack) {
+      return "given_back";
     }
     return "unknown";
   }

@@ -57,9 +57,13 @@ import org.slf4j.LoggerFactory;
  * is claimed in the table (status {@code running}, its lease extended by the heartbeat, a cancel
  * finds it) but not started; its timeout starts when it does. Jobs that take longer than {@link
  * #PREFETCH_MAX_RUN_NANOS} on average switch the buffer off, so a slow job never holds another back
- * for long that a free worker elsewhere could run; so does a rate or per-key limit on the queue. On
- * stop the buffer is released: its jobs leave the worker unstarted and the worker's hand-back
- * returns them to pending with their attempt refunded.
+ * for long that a free worker elsewhere could run; so does a rate or per-key limit on the queue. An
+ * average is a guess about jobs not yet run: when the slots turn out slower than it said (short
+ * jobs, then a burst of long ones), a buffered job that has waited {@code prefetchMaxWait} for a
+ * slot goes back to pending with its attempt given back, for whichever worker has a slot free, and
+ * the wait it saw switches the buffer off until short jobs bring the average down again. On stop
+ * the buffer is released: its jobs leave the worker unstarted and the worker's hand-back returns
+ * them to pending with their attempt refunded.
  *
  * <p>Queue settings ({@code taskbroker.queues}): the producer keeps its queue's row, read again on
  * a control notification ({@link #settingsChanged()}), after a reconnect, and before a claim once
@@ -107,6 +111,7 @@ public final class Producer extends BackgroundLoop {
    * @param maxBatch the most jobs one claim takes
    * @param prefetch the most claimed jobs held beyond the slots while jobs finish fast; 0 claims
    *     only into free slots
+   * @param prefetchMaxWait how long a held job may wait for a slot before it goes back
    */
   public record Settings(
       String workerId,
@@ -116,7 +121,8 @@ public final class Producer extends BackgroundLoop {
       Duration lease,
       Duration pollInterval,
       int maxBatch,
-      int prefetch) {
+      int prefetch,
+      Duration prefetchMaxWait) {
     /** Without claiming ahead. */
     public Settings(
         String workerId,
@@ -126,12 +132,26 @@ public final class Producer extends BackgroundLoop {
         Duration lease,
         Duration pollInterval,
         int maxBatch) {
-      this(workerId, queue, concurrency, plugins, lease, pollInterval, maxBatch, 0);
+      this(
+          workerId,
+          queue,
+          concurrency,
+          plugins,
+          lease,
+          pollInterval,
+          maxBatch,
+          0,
+          Duration.ofMillis(100));
     }
 
     public Settings {
-      if (workerId == null || queue == null || lease == null || pollInterval == null) {
-        throw new IllegalArgumentException("producer settings need a worker, queue, lease, poll");
+      if (workerId == null
+          || queue == null
+          || lease == null
+          || pollInterval == null
+          || prefetchMaxWait == null) {
+        throw new IllegalArgumentException(
+            "producer settings need a worker, queue, lease, poll, prefetch max wait");
       }
       if (concurrency < 1 || maxBatch < 1) {
         throw new IllegalArgumentException(
@@ -160,6 +180,8 @@ public final class Producer extends BackgroundLoop {
   private final Duration pollInterval;
   private final int maxBatch;
   private final int prefetch;
+  private final long prefetchMaxWaitNanos;
+  private final AtomicLong givenBack = new AtomicLong();
   private final ActiveJobs active;
   private final JobExecutor executor;
   private final JobListeners listeners;
@@ -228,6 +250,7 @@ public final class Producer extends BackgroundLoop {
     this.pollInterval = settings.pollInterval();
     this.maxBatch = settings.maxBatch();
     this.prefetch = settings.prefetch();
+    this.prefetchMaxWaitNanos = settings.prefetchMaxWait().toNanos();
     this.active = active;
     this.executor = executor;
     this.listeners = listeners;
@@ -447,18 +470,26 @@ public final class Producer extends BackgroundLoop {
     long batchDeadlineNanos = 0;
     int failures = 0;
     while (true) {
+      giveBackOverdue();
       int free;
       boolean forNotify;
       Job after;
       long looksBefore;
+      boolean overdue = false;
       lock.lock();
       try {
         // Sleep until there is a reason to claim and a free slot to claim into: the poll or
-        // scheduled-job timer is due, or a signal (notification, freed slot with work waiting).
+        // scheduled-job timer is due, or a signal (notification, freed slot with work waiting);
+        // or until the oldest held job has waited its longest.
         while (isRunning()) {
           // Goes round at least once per poll interval, also while every slot is taken.
           unit().progress();
           long now = System.nanoTime();
+          Held oldest = buffer.peek();
+          if (oldest != null && now - oldest.sinceNanos() >= prefetchMaxWaitNanos) {
+            overdue = true;
+            break;
+          }
           int slots = concurrency - inFlight + bufferCapacity() - buffer.size();
           boolean due = now >= nextPollNanos || now >= timerNanos;
           if (slots > 0 && due) {
@@ -467,6 +498,9 @@ public final class Producer extends BackgroundLoop {
             break;
           }
           long until = Math.min(nextPollNanos, timerNanos);
+          if (oldest != null) {
+            until = Math.min(until, oldest.sinceNanos() + prefetchMaxWaitNanos);
+          }
           if (notifyPending && !signalled) {
             if (now - notifyQuietUntilNanos >= 0) {
               signalled = true;
@@ -504,6 +538,10 @@ public final class Producer extends BackgroundLoop {
         }
         if (!isRunning()) {
           return;
+        }
+        if (overdue) {
+          // Given back at the top of the loop, outside the lock.
+          continue;
         }
         signalled = false;
         batchDeadlineNanos = 0;
@@ -673,7 +711,7 @@ public final class Producer extends BackgroundLoop {
       RunningJob running = new RunningJob(job, queue, timer, active::remove);
       active.add(running);
       listeners.claimed(job);
-      held.add(new Held(running, timer));
+      held.add(new Held(running, timer, System.nanoTime()));
     }
     List<RunningJob> toRun = new ArrayList<>(held.size());
     List<Held> released = List.of();
@@ -696,6 +734,44 @@ public final class Producer extends BackgroundLoop {
     }
     toRun.forEach(executor::execute);
     release(released);
+  }
+
+  /**
+   * Gives back every held job that has waited {@code prefetchMaxWait} for a slot: the slots are
+   * slower than the average said, and a worker with a free slot should run them. The wait the
+   * oldest saw becomes the average at least, which switches the buffer off until short jobs bring
+   * it down again, so the producer does not claim them (or others) straight back.
+   */
+  private void giveBackOverdue() {
+    List<Held> overdue = new ArrayList<>();
+    lock.lock();
+    try {
+      long now = System.nanoTime();
+      Held oldest = buffer.peek();
+      if (oldest == null || now - oldest.sinceNanos() < prefetchMaxWaitNanos) {
+        return;
+      }
+      averageRunNanos = Math.max(averageRunNanos, now - oldest.sinceNanos());
+      while (!buffer.isEmpty() && now - buffer.peek().sinceNanos() >= prefetchMaxWaitNanos) {
+        overdue.add(buffer.poll());
+      }
+    } finally {
+      lock.unlock();
+    }
+    LOG.debug(
+        "Producer {}: {} job(s) held past {} ms without a slot go back for another worker",
+        queue,
+        overdue.size(),
+        TimeUnit.NANOSECONDS.toMillis(prefetchMaxWaitNanos));
+    givenBack.addAndGet(overdue.size());
+    for (Held held : overdue) {
+      executor.giveBack(held.job());
+    }
+  }
+
+  /** Held jobs given back because they waited too long for a slot, since the start (tests). */
+  public long givenBackCount() {
+    return givenBack.get();
   }
 
   /** Empties the buffer. Call with the lock held. */
@@ -748,8 +824,8 @@ public final class Producer extends BackgroundLoop {
     }
   }
 
-  /** A claimed job and its slot's timer. */
-  private record Held(RunningJob job, SlotTimer timer) {}
+  /** A claimed job, its slot's timer, and when it joined the buffer ({@link System#nanoTime()}). */
+  private record Held(RunningJob job, SlotTimer timer, long sinceNanos) {}
 
   /**
    * A job's way to give its slot back, which knows whether the job has a slot (a buffered job has

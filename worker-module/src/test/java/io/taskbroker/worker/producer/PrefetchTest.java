@@ -4,6 +4,9 @@ import static io.taskbroker.worker.testing.JobFactory.job;
 import static io.taskbroker.worker.testing.Waits.within;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.taskbroker.api.spi.JobEvent;
+import io.taskbroker.api.spi.JobLifecycleListener;
+import io.taskbroker.api.spi.JobLifecycleListener.OutcomeKind;
 import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.worker.Worker;
@@ -23,10 +26,12 @@ import org.junit.jupiter.api.Test;
 /**
  * Claiming ahead: while jobs are short the producer holds claimed jobs beyond its slots, and a
  * freed slot takes the next one without a claim; never more run at once than the slots; jobs held
- * but not started go back, refunded, when the worker stops; a cancel reaches a held job; slow jobs
- * switch claiming ahead off.
+ * but not started go back, refunded, when the worker stops, and when they waited too long for a
+ * slot; a cancel reaches a held job; slow jobs switch claiming ahead off.
  */
 class PrefetchTest extends WorkerDatabaseTest {
+  /** Longer than any test here waits, so a held job stays held until the test acts. */
+  private static final Duration HELD_FOR_THE_TEST = Duration.ofMinutes(1);
 
   /** The most jobs the worker's buffers held at any sample while the given jobs drained. */
   private static long mostBufferedWhileDraining(Worker worker, List<UUID> ids) {
@@ -107,7 +112,12 @@ class PrefetchTest extends WorkerDatabaseTest {
               release.await(10, TimeUnit.SECONDS);
               return TestPlugin.okResult(context);
             });
-    Worker worker = workers.start(TestWorkers.config("giveback", 1).prefetch(4), quick, block);
+    // Held for as long as the test needs: past prefetchMaxWait a held job goes back by itself.
+    Worker worker =
+        workers.start(
+            TestWorkers.config("giveback", 1).prefetch(4).prefetchMaxWait(HELD_FOR_THE_TEST),
+            quick,
+            block);
     // Short jobs first, so the producer learns the queue's jobs are short and claims ahead.
     List<UUID> warm = jobs.insertMany("giveback", "quick", 30);
     within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
@@ -137,6 +147,71 @@ class PrefetchTest extends WorkerDatabaseTest {
   }
 
   @Test
+  void aJobHeldPastItsMaxWaitGoesBackForAWorkerWithAFreeSlot() throws Exception {
+    CountDownLatch blockStarted = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    TestPlugin quick = TestPlugin.completing("quick");
+    TestPlugin block =
+        TestPlugin.named(
+            "block",
+            context -> {
+              blockStarted.countDown();
+              release.await(20, TimeUnit.SECONDS);
+              return TestPlugin.okResult(context);
+            });
+    List<OutcomeKind> outcomes = new CopyOnWriteArrayList<>();
+    JobLifecycleListener listener =
+        new JobLifecycleListener() {
+          @Override
+          public void finished(JobEvent job, OutcomeKind outcome, Duration run, Duration latency) {
+            if (job.plugin().equals("quick")) {
+              outcomes.add(outcome);
+            }
+          }
+        };
+    Worker busy =
+        workers.start(
+            TestWorkers.config("spill", 1)
+                .prefetch(4)
+                .prefetchMaxWait(Duration.ofMillis(200))
+                .listener(listener),
+            quick,
+            block);
+    // Short jobs teach the producer to claim ahead; then its one slot is taken for long.
+    List<UUID> warm = jobs.insertMany("spill", "quick", 30);
+    within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
+    UUID blocking = jobs.insert(job("spill", "block"));
+    assertThat(blockStarted.await(10, TimeUnit.SECONDS)).isTrue();
+
+    List<UUID> held = jobs.insertMany("spill", "quick", 3);
+    // Claimed ahead behind the long job, then given back once they have waited 200 ms.
+    within(10).until(() -> busy.givenBackCount() == 3);
+    within(10).until(() -> jobs.all(held, JobStatus.PENDING));
+    for (UUID id : held) {
+      Job row = jobs.get(id);
+      assertThat(row.attempt()).as("attempt of %s given back", id).isZero();
+      assertThat(row.errors()).as("errors of %s", id).isEmpty();
+    }
+    assertThat(busy.prefetchedCount()).as("held by the busy worker").isZero();
+    // Listeners hear of each after its write.
+    within(10)
+        .until(() -> outcomes.stream().filter(kind -> kind == OutcomeKind.GIVEN_BACK).count() == 3);
+
+    // A worker with free slots runs them while the long job still holds the busy one.
+    Worker idle = workers.start(TestWorkers.config("spill", 2), quick);
+    within(10).until(() -> jobs.all(held, JobStatus.COMPLETED));
+    for (UUID id : held) {
+      Job row = jobs.get(id);
+      assertThat(row.workerId()).as("worker that ran %s", id).isEqualTo(idle.id());
+      assertThat(row.attempt()).as("attempt of %s", id).isEqualTo(1);
+      assertThat(quick.executions(id)).as("executions of %s", id).isEqualTo(1);
+    }
+    assertThat(jobs.status(blocking)).isEqualTo(JobStatus.RUNNING);
+    release.countDown();
+    within(10).until(() -> jobs.status(blocking) == JobStatus.COMPLETED);
+  }
+
+  @Test
   void aCancelReachesAJobHeldButNotStarted() throws Exception {
     CountDownLatch blockStarted = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
@@ -149,7 +224,10 @@ class PrefetchTest extends WorkerDatabaseTest {
               release.await(10, TimeUnit.SECONDS);
               return TestPlugin.okResult(context);
             });
-    workers.start(TestWorkers.config("cancelheld", 1).prefetch(4), quick, block);
+    workers.start(
+        TestWorkers.config("cancelheld", 1).prefetch(4).prefetchMaxWait(HELD_FOR_THE_TEST),
+        quick,
+        block);
     List<UUID> warm = jobs.insertMany("cancelheld", "quick", 30);
     within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
 
