@@ -6,11 +6,14 @@ import io.taskbroker.common.Job;
 import io.taskbroker.common.JobStatus;
 import io.taskbroker.common.Json;
 import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Supplier;
 import org.jdbi.v3.core.mapper.RowMapper;
@@ -20,7 +23,13 @@ import org.jdbi.v3.core.statement.StatementContext;
  * Maps a {@code taskbroker.jobs} row to a {@link Job}, decoding each JSON column on its own: a
  * column this JVM cannot decode (PostgreSQL accepts deeper nesting than {@link Json#MAX_DEPTH})
  * becomes a placeholder and is named in {@link Job#decodeError()}, so the row still maps and the
- * other rows of the same claim or list are not affected. Stateless and thread-safe.
+ * other rows of the same claim or list are not affected.
+ *
+ * <p>The required columns are the ones that say what to run ({@code id} to {@code max_attempts});
+ * any other may be left out of the select list, and maps to null (an empty array for {@code
+ * errors}). The claim leaves out what only the attempts before it wrote (errors, their traces,
+ * progress, the lease it just set): a job retried many times would otherwise ship its whole attempt
+ * history to the worker, and be parsed there, on every claim. Stateless and thread-safe.
  */
 final class JobRowMapper implements RowMapper<Job> {
   /** Looks each column up by name on every row; {@link #of} and Jdbi's specialize do it once. */
@@ -55,7 +64,9 @@ final class JobRowMapper implements RowMapper<Job> {
     ObjectNode metadata = object(rs, c.metadata, "metadata", undecodable);
     JsonNode result = json(rs, c.result, "result", () -> null, undecodable);
     JsonNode errors =
-        json(rs, c.errors, "errors", () -> Json.mapper().createArrayNode(), undecodable);
+        c.errors == ABSENT
+            ? Json.mapper().createArrayNode()
+            : json(rs, c.errors, "errors", () -> Json.mapper().createArrayNode(), undecodable);
     return new Job(
         rs.getObject(c.id, UUID.class),
         rs.getString(c.queue),
@@ -71,21 +82,27 @@ final class JobRowMapper implements RowMapper<Job> {
         instant(rs, c.createdAt),
         instant(rs, c.startedAt),
         instant(rs, c.completedAt),
-        rs.getString(c.workerId),
+        string(rs, c.workerId),
         instant(rs, c.heartbeatAt),
         instant(rs, c.leaseExpiresAt),
         nullableFloat(rs, c.progress),
-        rs.getString(c.progressMessage),
+        string(rs, c.progressMessage),
         result,
-        rs.getString(c.error),
+        string(rs, c.error),
         errors,
-        rs.getString(c.uniqueKey),
+        string(rs, c.uniqueKey),
         instant(rs, c.cancelRequestedAt),
-        rs.getString(c.concurrencyKey),
+        string(rs, c.concurrencyKey),
         undecodable.isEmpty() ? null : String.join("; ", undecodable));
   }
 
-  /** The 1-based index of each column of taskbroker.jobs in one result set. */
+  /** The index of a column the result set does not have. */
+  private static final int ABSENT = 0;
+
+  /**
+   * The 1-based index of each column of taskbroker.jobs in one result set, {@link #ABSENT} for an
+   * optional one it does not have.
+   */
   private record Columns(
       int id,
       int queue,
@@ -113,47 +130,73 @@ final class JobRowMapper implements RowMapper<Job> {
       int cancelRequestedAt,
       int concurrencyKey) {
     static Columns of(ResultSet rs) throws SQLException {
+      ResultSetMetaData meta = rs.getMetaData();
+      Map<String, Integer> byName = new HashMap<>();
+      for (int i = meta.getColumnCount(); i >= 1; i--) {
+        byName.put(meta.getColumnLabel(i), i);
+      }
       return new Columns(
-          rs.findColumn("id"),
-          rs.findColumn("queue"),
-          rs.findColumn("plugin"),
-          rs.findColumn("payload"),
-          rs.findColumn("metadata"),
-          rs.findColumn("status"),
-          rs.findColumn("priority"),
-          rs.findColumn("run_at"),
-          rs.findColumn("attempt"),
-          rs.findColumn("max_attempts"),
-          rs.findColumn("timeout_ms"),
-          rs.findColumn("created_at"),
-          rs.findColumn("started_at"),
-          rs.findColumn("completed_at"),
-          rs.findColumn("worker_id"),
-          rs.findColumn("heartbeat_at"),
-          rs.findColumn("lease_expires_at"),
-          rs.findColumn("progress"),
-          rs.findColumn("progress_message"),
-          rs.findColumn("result"),
-          rs.findColumn("error"),
-          rs.findColumn("errors"),
-          rs.findColumn("unique_key"),
-          rs.findColumn("cancel_requested_at"),
-          rs.findColumn("concurrency_key"));
+          required(byName, "id"),
+          required(byName, "queue"),
+          required(byName, "plugin"),
+          required(byName, "payload"),
+          required(byName, "metadata"),
+          required(byName, "status"),
+          required(byName, "priority"),
+          required(byName, "run_at"),
+          required(byName, "attempt"),
+          required(byName, "max_attempts"),
+          byName.getOrDefault("timeout_ms", ABSENT),
+          byName.getOrDefault("created_at", ABSENT),
+          byName.getOrDefault("started_at", ABSENT),
+          byName.getOrDefault("completed_at", ABSENT),
+          byName.getOrDefault("worker_id", ABSENT),
+          byName.getOrDefault("heartbeat_at", ABSENT),
+          byName.getOrDefault("lease_expires_at", ABSENT),
+          byName.getOrDefault("progress", ABSENT),
+          byName.getOrDefault("progress_message", ABSENT),
+          byName.getOrDefault("result", ABSENT),
+          byName.getOrDefault("error", ABSENT),
+          byName.getOrDefault("errors", ABSENT),
+          byName.getOrDefault("unique_key", ABSENT),
+          byName.getOrDefault("cancel_requested_at", ABSENT),
+          byName.getOrDefault("concurrency_key", ABSENT));
+    }
+
+    private static int required(Map<String, Integer> byName, String name) throws SQLException {
+      Integer index = byName.get(name);
+      if (index == null) {
+        throw new SQLException("a job row needs the column " + name + "; the result set has none");
+      }
+      return index;
     }
   }
 
   // The typed getters: pgjdbc's untyped getObject goes through a switch over every SQL type.
+  private static String string(ResultSet rs, int column) throws SQLException {
+    return column == ABSENT ? null : rs.getString(column);
+  }
+
   private static Integer nullableInt(ResultSet rs, int column) throws SQLException {
+    if (column == ABSENT) {
+      return null;
+    }
     int value = rs.getInt(column);
     return rs.wasNull() ? null : value;
   }
 
   private static Float nullableFloat(ResultSet rs, int column) throws SQLException {
+    if (column == ABSENT) {
+      return null;
+    }
     float value = rs.getFloat(column);
     return rs.wasNull() ? null : value;
   }
 
   static Instant instant(ResultSet rs, int column) throws SQLException {
+    if (column == ABSENT) {
+      return null;
+    }
     OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
     return value == null ? null : value.toInstant();
   }
@@ -178,7 +221,7 @@ final class JobRowMapper implements RowMapper<Job> {
       Supplier<JsonNode> placeholder,
       List<String> undecodable)
       throws SQLException {
-    String text = rs.getString(column);
+    String text = column == ABSENT ? null : rs.getString(column);
     if (text == null) {
       return null;
     }

@@ -40,4 +40,9 @@ UPDATE taskbroker.job_queue j
        progress_message = NULL
   FROM picked
  WHERE j.id = picked.id
-RETURNING j.*
+-- What the worker runs the job with (JobRowMapper's required columns and the few it reads), not
+-- what earlier attempts left: their errors (with traces) and last error would otherwise travel to
+-- the worker, and be parsed there, on every claim of a job retried many times.
+RETURNING j.id, j.queue, j.plugin, j.payload, j.metadata, j.status, j.priority, j.run_at,
+          j.attempt, j.max_attempts, j.timeout_ms, j.created_at, j.started_at, j.worker_id,
+          j.unique_key, j.cancel_requested_at, j.concurrency_key
