@@ -22,7 +22,6 @@ import io.taskbroker.common.sql.ScheduleRepository;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -340,7 +339,7 @@ public final class TaskBrokerClient implements AutoCloseable {
 
   /** Deletes every finished job that finished more than {@code olderThan} ago. */
   public long prune(Duration olderThan) {
-    return prune(olderThan, EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED));
+    return prune(olderThan, JobStatus.finalStates());
   }
 
   /**

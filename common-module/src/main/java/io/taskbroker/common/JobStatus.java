@@ -1,5 +1,6 @@
 package io.taskbroker.common;
 
+import java.util.EnumSet;
 import java.util.Locale;
 
 /** The five states of a job. A retry is not a state: it is {@link #PENDING} with a later run_at. */
@@ -18,6 +19,11 @@ public enum JobStatus {
   /** Whether the job has reached its one final state and will never change again. */
   public boolean isFinal() {
     return this == COMPLETED || this == FAILED || this == CANCELLED;
+  }
+
+  /** The three final states, in a new set the caller may change. */
+  public static EnumSet<JobStatus> finalStates() {
+    return EnumSet.of(COMPLETED, FAILED, CANCELLED);
   }
 
   /**

@@ -134,7 +134,7 @@ public final class PostgresJobTracker implements JobTracker, AutoCloseable {
   public int clearFinished(boolean includeWithResults) {
     EnumSet<JobStatus> statuses =
         includeWithResults
-            ? EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+            ? JobStatus.finalStates()
             : EnumSet.of(JobStatus.FAILED, JobStatus.CANCELLED);
     return Math.toIntExact(client.prune(Duration.ZERO, statuses, queue));
   }

@@ -6,7 +6,8 @@ import io.taskbroker.worker.internal.PeriodicTask;
 import io.taskbroker.worker.internal.Service;
 import io.taskbroker.worker.internal.Supervisor;
 import java.time.Duration;
-import java.util.EnumSet;
+import java.util.Collections;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,8 +24,7 @@ import org.slf4j.LoggerFactory;
 public final class Pruner implements Service {
   private static final Logger LOG = LoggerFactory.getLogger(Pruner.class);
 
-  private static final EnumSet<JobStatus> FINAL =
-      EnumSet.of(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED);
+  private static final Set<JobStatus> FINAL = Collections.unmodifiableSet(JobStatus.finalStates());
 
   private final JobRepository jobs;
   private final Duration retention;
