@@ -229,12 +229,14 @@ public final class JobExecutor implements Service {
   /**
    * A job claimed ahead that will not start here after all (it waited too long for a slot): back to
    * pending at once with its attempt given back, for any worker. Decided like a cancel, so a cancel
-   * racing it ends the job once; does nothing when the cancel came first.
+   * racing it ends the job once; does nothing, and returns false, when the cancel came first.
    */
-  public void giveBack(RunningJob job) {
-    if (job.decide(clock.instant())) {
-      handOver(job, new Outcome.GivenBack());
+  public boolean giveBack(RunningJob job) {
+    if (!job.decide(clock.instant())) {
+      return false;
     }
+    handOver(job, new Outcome.GivenBack());
+    return true;
   }
 
   /** Timeouts scheduled: one per job running under a timeout (a finished job's is removed). */

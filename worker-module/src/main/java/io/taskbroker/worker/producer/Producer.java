@@ -763,9 +763,10 @@ public final class Producer extends BackgroundLoop {
         queue,
         overdue.size(),
         TimeUnit.NANOSECONDS.toMillis(prefetchMaxWaitNanos));
-    givenBack.addAndGet(overdue.size());
     for (Held held : overdue) {
-      executor.giveBack(held.job());
+      if (executor.giveBack(held.job())) {
+        givenBack.incrementAndGet();
+      }
     }
   }
 
