@@ -108,6 +108,30 @@ class HugeOrOddRowsReadTest {
   }
 
   @Test
+  void aListingWithoutBodiesReadsNoneOfTheHugeOrUndecodableColumns() {
+    Map<UUID, Job> listed =
+        client.list(JobQuery.builder().queue(QUEUE).bodies(false).build()).stream()
+            .collect(Collectors.toMap(Job::id, Function.identity()));
+
+    assertThat(listed).containsKeys(hugePayload, hugeOutcome, deepMetadata);
+    assertThat(listed).containsKeys(ordinary.toArray(UUID[]::new));
+    for (Job job : listed.values()) {
+      assertThat(job.isDecoded()).as("decoded %s", job.id()).isTrue();
+      assertThat(job.payload()).as("payload of %s", job.id()).isNull();
+      assertThat(job.metadata()).as("metadata of %s", job.id()).isNull();
+      assertThat(job.result()).as("result of %s", job.id()).isNull();
+      assertThat(job.error()).as("error of %s", job.id()).isNull();
+      assertThat(job.errors()).as("errors of %s", job.id()).isEmpty();
+      assertThat(job.plugin()).isEqualTo("plain");
+      assertThat(job.queue()).isEqualTo(QUEUE);
+      assertThat(job.createdAt()).isNotNull();
+    }
+    assertThat(listed.get(hugeOutcome).status()).isEqualTo(JobStatus.COMPLETED);
+    assertThat(listed.get(hugeOutcome).completedAt()).isNotNull();
+    assertThat(listed.get(hugePayload).status()).isEqualTo(JobStatus.PENDING);
+  }
+
+  @Test
   void aHugePayloadReadsBackWhole() {
     Job job = client.require(hugePayload);
 

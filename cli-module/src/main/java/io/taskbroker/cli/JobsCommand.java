@@ -83,6 +83,9 @@ final class JobsCommand implements Callable<Integer> {
                     .plugin(plugin)
                     .limit(limit)
                     .offset(offset)
+                    // The table shows none of payload, result or errors: a page of jobs with
+                    // megabyte results should not read them.
+                    .bodies(json)
                     .build());
     List<Job> jobs;
     try (TaskBrokerClient client = Clients.open(database, context)) {

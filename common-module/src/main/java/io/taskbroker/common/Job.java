@@ -8,6 +8,9 @@ import java.util.UUID;
 /**
  * One row of {@code taskbroker.jobs}, as read at one moment. Immutable.
  *
+ * @param payload null (like metadata, result and error; errors then empty) when the row was listed
+ *     without bodies ({@link JobQuery#bodies()}), or claimed by a worker (whose claim leaves out
+ *     the attempt history: result, error and errors)
  * @param errors one object per failed attempt: {@code {attempt, at, worker_id, kind, error}}
  * @param concurrencyKey the key of the queue's per-key concurrency limit; null for none
  * @param decodeError null when every column was read; otherwise which JSON columns this JVM could

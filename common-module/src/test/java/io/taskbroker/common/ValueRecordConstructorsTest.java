@@ -60,12 +60,12 @@ class ValueRecordConstructorsTest {
 
   @Test
   void aJobQueryMadePositionallyIsValidatedNamingTheBadValue() {
-    assertThat(new JobQuery(null, null, null, 10, 0, null).statuses()).isEmpty();
-    assertThatThrownBy(() -> new JobQuery(Set.of(), null, null, 0, 0, null))
+    assertThat(new JobQuery(null, null, null, 10, 0, null, true).statuses()).isEmpty();
+    assertThatThrownBy(() -> new JobQuery(Set.of(), null, null, 0, 0, null, true))
         .isInstanceOf(InvalidJobException.class)
         .hasMessageContaining("limit")
         .hasMessageEndingWith("got 0");
-    assertThatThrownBy(() -> new JobQuery(Set.of(), null, null, 10, -1, null))
+    assertThatThrownBy(() -> new JobQuery(Set.of(), null, null, 10, -1, null, true))
         .isInstanceOf(InvalidJobException.class)
         .hasMessageContaining("offset")
         .hasMessageEndingWith("got -1");

@@ -40,6 +40,16 @@ public final class JobRepository {
   private static final String GET_JOB = Sql.load("get_job");
   private static final String GET_JOBS = Sql.load("get_jobs");
   private static final String LIST_JOBS = Sql.load("list_jobs");
+
+  /** The listing without the columns that may run to megabytes (JobQuery#bodies). */
+  private static final String LIST_JOBS_WITHOUT_BODIES =
+      LIST_JOBS.replace(
+          "/*columns*/ *",
+          "id, queue, plugin, status, priority, run_at, attempt, max_attempts, timeout_ms,"
+              + " created_at, started_at, completed_at, worker_id, heartbeat_at,"
+              + " lease_expires_at, progress, progress_message, unique_key, cancel_requested_at,"
+              + " concurrency_key");
+
   private static final String JOB_STATUSES = Sql.load("job_statuses");
   private static final String CANCEL_JOB = Sql.load("cancel_job");
   private static final String PRUNE_JOBS = Sql.load("prune_jobs");
@@ -185,7 +195,7 @@ public final class JobRepository {
     return call(
         handle ->
             handle
-                .createQuery(LIST_JOBS)
+                .createQuery(query.bodies() ? LIST_JOBS : LIST_JOBS_WITHOUT_BODIES)
                 .bindArray("statuses", String.class, statuses)
                 .bind("queue", query.queue())
                 .bind("plugin", query.plugin())

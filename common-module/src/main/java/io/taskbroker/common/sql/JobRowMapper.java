@@ -25,11 +25,13 @@ import org.jdbi.v3.core.statement.StatementContext;
  * becomes a placeholder and is named in {@link Job#decodeError()}, so the row still maps and the
  * other rows of the same claim or list are not affected.
  *
- * <p>The required columns are the ones that say what to run ({@code id} to {@code max_attempts});
- * any other may be left out of the select list, and maps to null (an empty array for {@code
- * errors}). The claim leaves out what only the attempts before it wrote (errors, their traces,
- * progress, the lease it just set): a job retried many times would otherwise ship its whole attempt
- * history to the worker, and be parsed there, on every claim. Stateless and thread-safe.
+ * <p>The required columns are the ones that say what a job is ({@code id}, {@code queue}, {@code
+ * plugin}, {@code status}, {@code priority}, {@code run_at}, {@code attempt}, {@code
+ * max_attempts}); any other may be left out of the select list, and maps to null (an empty array
+ * for {@code errors}): a listing without bodies leaves out the payload and everything after it. The
+ * claim leaves out what only the attempts before it wrote (errors, their traces, progress, the
+ * lease it just set): a job retried many times would otherwise ship its whole attempt history to
+ * the worker, and be parsed there, on every claim. Stateless and thread-safe.
  */
 final class JobRowMapper implements RowMapper<Job> {
   /** Looks each column up by name on every row; {@link #of} and Jdbi's specialize do it once. */
@@ -139,8 +141,8 @@ final class JobRowMapper implements RowMapper<Job> {
           required(byName, "id"),
           required(byName, "queue"),
           required(byName, "plugin"),
-          required(byName, "payload"),
-          required(byName, "metadata"),
+          byName.getOrDefault("payload", ABSENT),
+          byName.getOrDefault("metadata", ABSENT),
           required(byName, "status"),
           required(byName, "priority"),
           required(byName, "run_at"),

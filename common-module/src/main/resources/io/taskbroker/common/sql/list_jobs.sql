@@ -1,6 +1,7 @@
 -- Newest first. Every filter is optional (NULL or an empty array means "any"); keyset paging
--- with :after_id continues after the last row of the previous page.
-SELECT *
+-- with :after_id continues after the last row of the previous page. A listing without bodies
+-- (JobRepository) names its columns in place of the star.
+SELECT /*columns*/ *
   FROM taskbroker.jobs j
  WHERE (cardinality(CAST(:statuses AS text[])) = 0 OR j.status = ANY (CAST(:statuses AS text[])))
    AND (CAST(:queue AS text) IS NULL OR j.queue = :queue)
