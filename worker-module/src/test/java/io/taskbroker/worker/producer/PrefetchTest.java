@@ -45,6 +45,20 @@ class PrefetchTest extends WorkerDatabaseTest {
     return most.get();
   }
 
+  /**
+   * {@code block}: counts {@code started} down, then waits for {@code release} (at most 20 s), so a
+   * test holds the worker's one slot for as long as it needs.
+   */
+  private static TestPlugin blocking(CountDownLatch started, CountDownLatch release) {
+    return TestPlugin.named(
+        "block",
+        context -> {
+          started.countDown();
+          release.await(20, TimeUnit.SECONDS);
+          return TestPlugin.okResult(context);
+        });
+  }
+
   /** A plugin whose work is to sleep this long. */
   private static TestPlugin taking(String name, long millis) {
     return TestPlugin.named(
@@ -104,14 +118,7 @@ class PrefetchTest extends WorkerDatabaseTest {
     CountDownLatch blockStarted = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     TestPlugin quick = TestPlugin.completing("quick");
-    TestPlugin block =
-        TestPlugin.named(
-            "block",
-            context -> {
-              blockStarted.countDown();
-              release.await(10, TimeUnit.SECONDS);
-              return TestPlugin.okResult(context);
-            });
+    TestPlugin block = blocking(blockStarted, release);
     // Held for as long as the test needs: past prefetchMaxWait a held job goes back by itself.
     Worker worker =
         workers.start(
@@ -151,14 +158,7 @@ class PrefetchTest extends WorkerDatabaseTest {
     CountDownLatch blockStarted = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     TestPlugin quick = TestPlugin.completing("quick");
-    TestPlugin block =
-        TestPlugin.named(
-            "block",
-            context -> {
-              blockStarted.countDown();
-              release.await(20, TimeUnit.SECONDS);
-              return TestPlugin.okResult(context);
-            });
+    TestPlugin block = blocking(blockStarted, release);
     List<OutcomeKind> outcomes = new CopyOnWriteArrayList<>();
     JobLifecycleListener listener =
         new JobLifecycleListener() {
@@ -216,14 +216,7 @@ class PrefetchTest extends WorkerDatabaseTest {
     CountDownLatch blockStarted = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     TestPlugin quick = TestPlugin.completing("quick");
-    TestPlugin block =
-        TestPlugin.named(
-            "block",
-            context -> {
-              blockStarted.countDown();
-              release.await(10, TimeUnit.SECONDS);
-              return TestPlugin.okResult(context);
-            });
+    TestPlugin block = blocking(blockStarted, release);
     workers.start(
         TestWorkers.config("cancelheld", 1).prefetch(4).prefetchMaxWait(HELD_FOR_THE_TEST),
         quick,
