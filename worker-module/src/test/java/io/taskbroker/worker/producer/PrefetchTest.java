@@ -59,6 +59,19 @@ class PrefetchTest extends WorkerDatabaseTest {
         });
   }
 
+  /**
+   * Runs 30 quick jobs, so the producer learns the queue's jobs are short and claims ahead, then a
+   * {@link #blocking} job that takes the worker's one slot; returns that job once it has started.
+   */
+  private static UUID warmThenBlock(String queue, CountDownLatch blockStarted)
+      throws InterruptedException {
+    List<UUID> warm = jobs.insertMany(queue, "quick", 30);
+    within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
+    UUID blocking = jobs.insert(job(queue, "block"));
+    assertThat(blockStarted.await(10, TimeUnit.SECONDS)).as("the blocking job started").isTrue();
+    return blocking;
+  }
+
   /** A plugin whose work is to sleep this long. */
   private static TestPlugin taking(String name, long millis) {
     return TestPlugin.named(
@@ -125,12 +138,7 @@ class PrefetchTest extends WorkerDatabaseTest {
             TestWorkers.config("giveback", 1).prefetch(4).prefetchMaxWait(HELD_FOR_THE_TEST),
             quick,
             block);
-    // Short jobs first, so the producer learns the queue's jobs are short and claims ahead.
-    List<UUID> warm = jobs.insertMany("giveback", "quick", 30);
-    within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
-
-    UUID blocking = jobs.insert(job("giveback", "block"));
-    assertThat(blockStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    UUID blocking = warmThenBlock("giveback", blockStarted);
     List<UUID> held = jobs.insertMany("giveback", "quick", 3);
     // Held: running in the table under this worker, not started.
     within(10).until(() -> jobs.all(held, JobStatus.RUNNING));
@@ -177,11 +185,7 @@ class PrefetchTest extends WorkerDatabaseTest {
                 .listener(listener),
             quick,
             block);
-    // Short jobs teach the producer to claim ahead; then its one slot is taken for long.
-    List<UUID> warm = jobs.insertMany("spill", "quick", 30);
-    within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
-    UUID blocking = jobs.insert(job("spill", "block"));
-    assertThat(blockStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    UUID blocking = warmThenBlock("spill", blockStarted);
 
     List<UUID> held = jobs.insertMany("spill", "quick", 3);
     // Claimed ahead behind the long job, then given back once they have waited 200 ms.
@@ -221,11 +225,7 @@ class PrefetchTest extends WorkerDatabaseTest {
         TestWorkers.config("cancelheld", 1).prefetch(4).prefetchMaxWait(HELD_FOR_THE_TEST),
         quick,
         block);
-    List<UUID> warm = jobs.insertMany("cancelheld", "quick", 30);
-    within(10).until(() -> jobs.all(warm, JobStatus.COMPLETED));
-
-    UUID blocking = jobs.insert(job("cancelheld", "block"));
-    assertThat(blockStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    UUID blocking = warmThenBlock("cancelheld", blockStarted);
     UUID held = jobs.insert(job("cancelheld", "quick"));
     within(10).until(() -> jobs.status(held) == JobStatus.RUNNING);
 
