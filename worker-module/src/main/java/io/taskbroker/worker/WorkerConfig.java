@@ -3,6 +3,7 @@ package io.taskbroker.worker;
 import io.taskbroker.api.spi.JobLifecycleListener;
 import io.taskbroker.common.InvalidConfigException;
 import io.taskbroker.common.ScheduleDefinition;
+import io.taskbroker.worker.producer.Producer;
 import io.taskbroker.worker.scheduler.Slots;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -103,10 +104,10 @@ public record WorkerConfig(
   public static final int PREFETCH_AUTO = -1;
 
   /**
-   * {@link #prefetchMaxWait()}: five times the 20 ms of work a buffer is sized for, so a job waits
-   * that long only when the queue's jobs run far slower than they did.
+   * {@link #prefetchMaxWait()}: 100 ms, five times the 20 ms of work a buffer is sized for, so a
+   * job waits that long only when the queue's jobs run far slower than they did.
    */
-  public static final Duration DEFAULT_PREFETCH_MAX_WAIT = Duration.ofMillis(100);
+  public static final Duration DEFAULT_PREFETCH_MAX_WAIT = Producer.DEFAULT_PREFETCH_MAX_WAIT;
 
   // PostgreSQL's jsonb holds at most 255 MB; a result near that would not fit one statement anyway.
   public static final long MAX_MAX_RESULT_BYTES = 256L * 1024 * 1024 - 1;

@@ -43,8 +43,8 @@ public final class JobRepository {
 
   /** The listing without the columns that may run to megabytes (JobQuery#bodies). */
   private static final String LIST_JOBS_WITHOUT_BODIES =
-      LIST_JOBS.replace(
-          "/*columns*/ *",
+      withColumns(
+          LIST_JOBS,
           "id, queue, plugin, status, priority, run_at, attempt, max_attempts, timeout_ms,"
               + " created_at, started_at, completed_at, worker_id, heartbeat_at,"
               + " lease_expires_at, progress, progress_message, unique_key, cancel_requested_at,"
@@ -408,5 +408,14 @@ public final class JobRepository {
       }
     }
     return e.getMessage();
+  }
+
+  /** The statement with its {@code /*columns*\/ *} select list replaced; fails loudly without. */
+  private static String withColumns(String sql, String columns) {
+    String marker = "/*columns*/ *";
+    if (!sql.contains(marker)) {
+      throw new IllegalStateException("list_jobs.sql lost its " + marker + " select list");
+    }
+    return sql.replace(marker, columns);
   }
 }

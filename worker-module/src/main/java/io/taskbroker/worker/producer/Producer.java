@@ -102,6 +102,13 @@ public final class Producer extends BackgroundLoop {
   static final long PREFETCH_MAX_RUN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
   /**
+   * How long a held job waits for a slot unless told otherwise: five times the work the buffer is
+   * sized for, so a job waits that long only when the queue's jobs run far slower than they did.
+   */
+  public static final Duration DEFAULT_PREFETCH_MAX_WAIT =
+      Duration.ofNanos(5 * PREFETCH_MAX_RUN_NANOS);
+
+  /**
    * What a producer claims and how.
    *
    * @param concurrency its slots: the most jobs of the queue it holds at once
@@ -141,7 +148,7 @@ public final class Producer extends BackgroundLoop {
           pollInterval,
           maxBatch,
           0,
-          Duration.ofMillis(100));
+          DEFAULT_PREFETCH_MAX_WAIT);
     }
 
     public Settings {
